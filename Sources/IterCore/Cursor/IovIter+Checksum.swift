@@ -1,0 +1,56 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+extension IovIter {
+  /// Copies `bytes` into the cursor and feeds them to `checksum` in the same
+  /// pass; see ``write(_:)-(UnsafeRawBufferPointer)``.
+  ///
+  /// The checksum covers exactly the bytes copied. Into a discard segment the
+  /// bytes are still fed to the checksum, as the kernel does.
+  ///
+  /// - Returns: The number of bytes copied.
+  /// - Throws: ``IterError/wrongDirection(operation:direction:)`` on a source cursor.
+  /// - Complexity: O(*m* + *s*).
+  ///
+  /// The corresponding kernel functions are `csum_and_copy_to_iter` and
+  /// `skb_copy_and_crc32c_datagram_iter`.
+  @inlinable
+  @discardableResult
+  public mutating func write<C: IterChecksum>(
+    _ bytes: UnsafeRawBufferPointer, checksum: inout C
+  ) throws(IterError) -> Int {
+    try _requireDirection(.destination, "csum_and_copy_to_iter")
+    guard let from = bytes.baseAddress else { return 0 }
+    return unsafe _walk(bytes.count) { (to, n, progress) throws(Never) -> Int in
+      let chunk = unsafe UnsafeRawBufferPointer(start: from + progress, count: n)
+      if let to = unsafe to { unsafe to.copyMemory(from: from + progress, byteCount: n) }
+      unsafe checksum.update(chunk)
+      return n
+    }
+  }
+
+  /// Copies bytes out of the cursor into `buffer` and feeds them to
+  /// `checksum` in the same pass; see ``read(into:)-(UnsafeMutableRawBufferPointer)``.
+  ///
+  /// - Returns: The number of bytes copied.
+  /// - Throws: ``IterError/wrongDirection(operation:direction:)`` on a destination cursor.
+  /// - Complexity: O(*m* + *s*).
+  ///
+  /// The corresponding kernel function is `csum_and_copy_from_iter`.
+  @inlinable
+  @discardableResult
+  public mutating func read<C: IterChecksum>(
+    into buffer: UnsafeMutableRawBufferPointer, checksum: inout C
+  ) throws(IterError) -> Int {
+    try _requireDirection(.source, "csum_and_copy_from_iter")
+    guard let to = buffer.baseAddress else { return 0 }
+    return unsafe _walk(buffer.count) { (from, n, progress) throws(Never) -> Int in
+      guard let from = unsafe from else { return 0 }
+      unsafe (to + progress).copyMemory(from: from, byteCount: n)
+      unsafe checksum.update(UnsafeRawBufferPointer(start: to + progress, count: n))
+      return n
+    }
+  }
+}

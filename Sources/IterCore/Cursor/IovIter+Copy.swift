@@ -1,0 +1,281 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+// MARK: - Copy into the iterator (copy_to_iter)
+
+extension IovIter {
+  @inlinable
+  internal func _requireDirection(_ expected: IterDirection, _ operation: String) throws(IterError) {
+    guard _direction == expected else {
+      throw .wrongDirection(operation: operation, direction: _direction)
+    }
+  }
+
+  /// Copies `bytes` into the cursor's segments and moves past them.
+  ///
+  /// Copies `min(bytes.count, count)` bytes; into a segment without memory
+  /// (discard) the bytes are consumed and dropped.
+  ///
+  /// - Parameter bytes: The bytes to copy in.
+  /// - Returns: The number of bytes copied.
+  /// - Throws: ``IterError/wrongDirection(operation:direction:)`` on a
+  ///   ``IterDirection/source`` cursor (the kernel warns and returns 0).
+  /// - Complexity: O(*m* + *s*) for *m* bytes over *s* segments.
+  ///
+  /// The corresponding kernel function is `copy_to_iter`.
+  @inlinable
+  @discardableResult
+  public mutating func write(_ bytes: UnsafeRawBufferPointer) throws(IterError) -> Int {
+    try _requireDirection(.destination, "copy_to_iter")
+    guard let from = bytes.baseAddress else { return 0 }
+    return unsafe _walk(bytes.count) { (to, n, progress) throws(Never) -> Int in
+      if let to = unsafe to { unsafe to.copyMemory(from: from + progress, byteCount: n) }
+      return n
+    }
+  }
+
+  /// Copies `bytes` into the cursor's segments; see ``write(_:)-(UnsafeRawBufferPointer)``.
+  ///
+  /// The corresponding kernel function is `copy_to_iter`.
+  @inlinable
+  @discardableResult
+  public mutating func write(_ bytes: RawSpan) throws(IterError) -> Int {
+    try unsafe bytes.withUnsafeBytes { (buffer) throws(IterError) -> Int in
+      try unsafe write(buffer)
+    }
+  }
+
+  /// Copies `bytes` into the cursor's segments; see ``write(_:)-(UnsafeRawBufferPointer)``.
+  ///
+  /// The corresponding kernel function is `copy_to_iter`.
+  @inlinable
+  @discardableResult
+  public mutating func write(_ bytes: [UInt8]) throws(IterError) -> Int {
+    try write(unsafe bytes.span.bytes)
+  }
+
+  /// Copies all of `bytes` into the cursor, or nothing.
+  ///
+  /// Unlike the kernel, which copies what fits and then reverts the cursor
+  /// (leaving those bytes written in the destination), this checks first and
+  /// writes nothing when `bytes` does not fit.
+  ///
+  /// - Throws: ``IterError/insufficientBytes(requested:remaining:)`` when
+  ///   ``count`` is less than `bytes.count`;
+  ///   ``IterError/wrongDirection(operation:direction:)`` on a source cursor.
+  /// - Complexity: O(*m* + *s*).
+  ///
+  /// The corresponding kernel function is `copy_to_iter_full`.
+  @inlinable
+  public mutating func writeFull(_ bytes: UnsafeRawBufferPointer) throws(IterError) {
+    try _requireDirection(.destination, "copy_to_iter_full")
+    guard bytes.count <= _count else {
+      throw .insufficientBytes(requested: bytes.count, remaining: _count)
+    }
+    try unsafe write(bytes)
+  }
+
+  /// Copies all of `bytes` into the cursor, or nothing; see ``writeFull(_:)-(UnsafeRawBufferPointer)``.
+  ///
+  /// The corresponding kernel function is `copy_to_iter_full`.
+  @inlinable
+  public mutating func writeFull(_ bytes: RawSpan) throws(IterError) {
+    try unsafe bytes.withUnsafeBytes { (buffer) throws(IterError) in try unsafe writeFull(buffer) }
+  }
+
+  /// Copies all of `bytes` into the cursor, or nothing; see ``writeFull(_:)-(UnsafeRawBufferPointer)``.
+  ///
+  /// The corresponding kernel function is `copy_to_iter_full`.
+  @inlinable
+  public mutating func writeFull(_ bytes: [UInt8]) throws(IterError) {
+    try writeFull(unsafe bytes.span.bytes)
+  }
+
+  /// Writes `n` zero bytes into the cursor (clamped to ``count``).
+  ///
+  /// - Returns: The number of bytes zeroed.
+  /// - Throws: ``IterError/negativeCount(argument:value:)`` for a negative `n`;
+  ///   ``IterError/wrongDirection(operation:direction:)`` on a source cursor
+  ///   (the kernel does not check; writing into a source is the misuse
+  ///   `copy_to_iter` refuses).
+  /// - Complexity: O(*n* + *s*).
+  ///
+  /// The corresponding kernel function is `iov_iter_zero`.
+  @inlinable
+  @discardableResult
+  public mutating func zero(_ n: Int) throws(IterError) -> Int {
+    guard n >= 0 else { throw .negativeCount(argument: "n", value: n) }
+    try _requireDirection(.destination, "iov_iter_zero")
+    return unsafe _walk(n) { (to, n, _) throws(Never) -> Int in
+      if let to = unsafe to { unsafe to.initializeMemory(as: UInt8.self, repeating: 0, count: n) }
+      return n
+    }
+  }
+}
+
+// MARK: - Copy out of the iterator (copy_from_iter)
+
+extension IovIter {
+  /// Copies bytes out of the cursor's segments into `buffer` and moves past them.
+  ///
+  /// Copies `min(buffer.count, count)` bytes to the front of `buffer`.
+  ///
+  /// - Returns: The number of bytes copied.
+  /// - Throws: ``IterError/wrongDirection(operation:direction:)`` on a
+  ///   ``IterDirection/destination`` cursor (the kernel warns and returns 0).
+  /// - Complexity: O(*m* + *s*).
+  ///
+  /// The corresponding kernel function is `copy_from_iter`.
+  @inlinable
+  @discardableResult
+  public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(IterError) -> Int {
+    try _requireDirection(.source, "copy_from_iter")
+    guard let to = buffer.baseAddress else { return 0 }
+    return unsafe _walk(buffer.count) { (from, n, progress) throws(Never) -> Int in
+      guard let from = unsafe from else { return 0 }
+      unsafe (to + progress).copyMemory(from: from, byteCount: n)
+      return n
+    }
+  }
+
+  /// Copies bytes out of the cursor into the front of `span`; see
+  /// ``read(into:)-(UnsafeMutableRawBufferPointer)``.
+  ///
+  /// The corresponding kernel function is `copy_from_iter`.
+  @inlinable
+  @discardableResult
+  public mutating func read(into span: inout MutableRawSpan) throws(IterError) -> Int {
+    try unsafe span.withUnsafeMutableBytes { (buffer) throws(IterError) -> Int in
+      try unsafe read(into: buffer)
+    }
+  }
+
+  /// Appends bytes out of the cursor to `output`, up to its free capacity.
+  ///
+  /// Only initialised bytes are ever exposed: the bytes copied become
+  /// `output`'s newly initialised bytes.
+  ///
+  /// - Returns: The number of bytes appended.
+  /// - Throws: ``IterError/wrongDirection(operation:direction:)`` on a destination cursor.
+  /// - Complexity: O(*m* + *s*).
+  ///
+  /// The corresponding kernel function is `copy_from_iter`.
+  @inlinable
+  @discardableResult
+  public mutating func read(into output: inout OutputRawSpan) throws(IterError) -> Int {
+    try _requireDirection(.source, "copy_from_iter")
+    return unsafe output.withUnsafeMutableBytes { (buffer, initialized) -> Int in
+      let free = unsafe UnsafeMutableRawBufferPointer(rebasing: buffer[initialized...])
+      let n = (try? unsafe read(into: free)) ?? 0
+      initialized += n
+      return n
+    }
+  }
+
+  /// Copies up to `n` bytes out of the cursor into a new array.
+  ///
+  /// - Returns: The bytes copied: `min(n, count)` of them.
+  /// - Throws: ``IterError/negativeCount(argument:value:)`` for a negative `n`;
+  ///   ``IterError/wrongDirection(operation:direction:)`` on a destination cursor.
+  /// - Complexity: O(*n* + *s*).
+  ///
+  /// The corresponding kernel function is `copy_from_iter`.
+  @inlinable
+  public mutating func read(upTo n: Int) throws(IterError) -> [UInt8] {
+    guard n >= 0 else { throw .negativeCount(argument: "n", value: n) }
+    try _requireDirection(.source, "copy_from_iter")
+    let wanted = Swift.min(n, _count)
+    return unsafe [UInt8](unsafeUninitializedCapacity: wanted) { buffer, initialized in
+      initialized = (try? unsafe read(into: UnsafeMutableRawBufferPointer(buffer))) ?? 0
+    }
+  }
+
+  /// Fills all of `buffer` from the cursor, or copies nothing.
+  ///
+  /// Unlike the kernel, which copies what there is and reverts the cursor,
+  /// this checks first and leaves `buffer` untouched when too few bytes remain.
+  ///
+  /// - Throws: ``IterError/insufficientBytes(requested:remaining:)`` when
+  ///   ``count`` is less than `buffer.count`;
+  ///   ``IterError/wrongDirection(operation:direction:)`` on a destination cursor.
+  /// - Complexity: O(*m* + *s*).
+  ///
+  /// The corresponding kernel function is `copy_from_iter_full`.
+  @inlinable
+  public mutating func readFull(into buffer: UnsafeMutableRawBufferPointer) throws(IterError) {
+    try _requireDirection(.source, "copy_from_iter_full")
+    guard buffer.count <= _count else {
+      throw .insufficientBytes(requested: buffer.count, remaining: _count)
+    }
+    try unsafe read(into: buffer)
+  }
+
+  /// Fills all of `span` from the cursor, or copies nothing; see
+  /// ``readFull(into:)-(UnsafeMutableRawBufferPointer)``.
+  ///
+  /// The corresponding kernel function is `copy_from_iter_full`.
+  @inlinable
+  public mutating func readFull(into span: inout MutableRawSpan) throws(IterError) {
+    try unsafe span.withUnsafeMutableBytes { (buffer) throws(IterError) in
+      try unsafe readFull(into: buffer)
+    }
+  }
+
+  /// Copies exactly `n` bytes out of the cursor into a new array, or nothing.
+  ///
+  /// - Throws: ``IterError/insufficientBytes(requested:remaining:)``,
+  ///   ``IterError/negativeCount(argument:value:)`` or
+  ///   ``IterError/wrongDirection(operation:direction:)``.
+  /// - Complexity: O(*n* + *s*).
+  ///
+  /// The corresponding kernel function is `copy_from_iter_full`.
+  @inlinable
+  public mutating func readFull(count n: Int) throws(IterError) -> [UInt8] {
+    guard n >= 0 else { throw .negativeCount(argument: "count", value: n) }
+    try _requireDirection(.source, "copy_from_iter_full")
+    guard n <= _count else { throw .insufficientBytes(requested: n, remaining: _count) }
+    return try read(upTo: n)
+  }
+}
+
+// MARK: - Iterator to iterator
+
+extension IovIter {
+  /// Copies bytes from a source cursor into this destination cursor; the two
+  /// may cut the bytes at different segment boundaries.
+  ///
+  /// Copies `min(maxCount, count, other.count)` bytes and moves both cursors
+  /// past them. Into a segment without memory (discard) the bytes are consumed.
+  ///
+  /// - Parameters:
+  ///   - other: A ``IterDirection/source`` cursor of any kind.
+  ///   - maxCount: At most this many bytes; the default is no limit.
+  /// - Returns: The number of bytes copied.
+  /// - Throws: ``IterError/wrongDirection(operation:direction:)`` unless this
+  ///   cursor is a destination and `other` a source;
+  ///   ``IterError/negativeCount(argument:value:)`` for a negative `maxCount`.
+  ///   Neither cursor changes when it throws.
+  /// - Complexity: O(*m* + *s* + *t*) for *m* bytes over *s* and *t* segments.
+  ///
+  /// The kernel has no such call; SPDK's `spdk_iovcpy` and Rust `bytes`'
+  /// `BufMut::put` do the same.
+  @inlinable
+  @discardableResult
+  public mutating func copy<Other: IterSegmentSource>(
+    from other: inout IovIter<Other>, maxCount: Int = .max
+  ) throws(IterError) -> Int {
+    guard maxCount >= 0 else { throw .negativeCount(argument: "maxCount", value: maxCount) }
+    try _requireDirection(.destination, "copy to iterator")
+    try other._requireDirection(.source, "copy from iterator")
+    let n = Swift.min(maxCount, _count, other._count)
+    return unsafe other._walk(n) { (from, length, _) throws(Never) -> Int in
+      guard let from = unsafe from else { return 0 }
+      return unsafe _walk(length) { (to, m, progress) throws(Never) -> Int in
+        if let to = unsafe to { unsafe to.copyMemory(from: from + progress, byteCount: m) }
+        return m
+      }
+    }
+  }
+}

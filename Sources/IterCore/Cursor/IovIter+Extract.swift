@@ -1,0 +1,63 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+/// The most bytes one read or write may move (the kernel's `MAX_RW_COUNT`,
+/// `INT_MAX & PAGE_MASK`): 0x7ffff000 with 4 KiB pages.
+public let iterMaxReadWriteCount: Int = Int(Int32.max) & ~(IterPage.size - 1)
+
+extension IovIter {
+  /// Lists the pages under the next run of bytes, takes the kind's retention
+  /// on them, and moves past the run.
+  ///
+  /// The run is at most `min(maxBytes, count, MAX_RW_COUNT)` bytes and at most
+  /// `maxPages` pages, virtually contiguous; only its first page starts at an
+  /// offset. How long a run is depends on the kind, as in the kernel: one
+  /// `iovec` or `kvec` per call, a `bio_vec` run until a chunk does not start a
+  /// page. What is held depends on the kind too (``IterSegmentSource/retention(for:)``):
+  /// user memory is pinned; page fragments hold nothing unless
+  /// ``IterExtractionOptions/retain`` asks for page references;
+  /// kernel-virtual memory holds its owner. Release the result's
+  /// ``IterExtraction/retention`` when done.
+  ///
+  /// When `maxBytes` or ``count`` is 0, the result is empty and nothing moves.
+  ///
+  /// - Parameters:
+  ///   - maxBytes: At most this many bytes.
+  ///   - maxPages: At most this many pages; at least 1.
+  ///   - options: ``IterExtractionOptions``.
+  /// - Throws: ``IterError/negativeCount(argument:value:)`` for a negative
+  ///   `maxBytes`; ``IterError/invalidArgument(argument:value:reason:)`` for
+  ///   `maxPages < 1`; ``IterError/extractionUnsupported(kind:)`` for discard;
+  ///   the kind's retention failure. Unchanged when it throws.
+  /// - Complexity: O(*p*) for *p* pages, plus the kind's retention cost.
+  ///
+  /// The corresponding kernel function is `iov_iter_extract_pages`.
+  public mutating func extractPages(
+    maxBytes: Int, maxPages: Int, options: IterExtractionOptions = []
+  ) throws(IterError) -> IterExtraction {
+    guard maxBytes >= 0 else { throw .negativeCount(argument: "maxBytes", value: maxBytes) }
+    guard maxPages >= 1 else {
+      throw .invalidArgument(argument: "maxPages", value: maxPages, reason: "must be at least 1")
+    }
+    let limit = Swift.min(maxBytes, _count, iterMaxReadWriteCount)
+    guard limit > 0 else { return .empty }
+    let extraction = try _source.extractPages(
+      at: position, maxBytes: limit, maxPages: maxPages, options: options)
+    precondition(
+      extraction.count >= 0 && extraction.count <= limit
+        && extraction.pages.count <= maxPages,
+      "\(Source.self).extractPages returned \(extraction.count) bytes in "
+        + "\(extraction.pages.count) pages; allowed: 0...\(limit) bytes, \(maxPages) pages")
+    _advance(extraction.count)
+    return extraction
+  }
+
+  /// Whether ``extractPages(maxBytes:maxPages:options:)`` pins the pages it
+  /// lists, so that the caller must release the pin.
+  ///
+  /// The corresponding kernel function is `iov_iter_extract_will_pin`.
+  @inlinable
+  public var extractionWillPin: Bool { _source.extractionWillPin }
+}

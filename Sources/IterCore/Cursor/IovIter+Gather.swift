@@ -1,0 +1,86 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+public import Glibc
+
+/// What ``IovIter/gather(into:maxBytes:)`` exported.
+public struct IterGather: Hashable, Sendable {
+  /// The number of `iovec` entries written.
+  public var vectorCount: Int
+  /// The number of bytes those entries describe.
+  public var byteCount: Int
+  /// Whether the entries describe every byte the cursor has left. A partial
+  /// export is normal (the storage filled up, or a segment without memory
+  /// came next); never assume completeness from a short array.
+  public var isComplete: Bool
+
+  /// Creates a summary.
+  @inlinable
+  public init(vectorCount: Int, byteCount: Int, isComplete: Bool) {
+    self.vectorCount = vectorCount
+    self.byteCount = byteCount
+    self.isComplete = isComplete
+  }
+}
+
+extension IovIter {
+  /// Describes the next run of the cursor's bytes as `iovec` entries, for
+  /// `readv(2)`, `writev(2)` and `sendmsg(2)`, without moving the cursor.
+  ///
+  /// Entries follow the segments' order and are never reordered; empty
+  /// segments are skipped; the last entry is cut at `maxBytes` or at
+  /// ``count``. The export stops early when `vectors` is full or when the next
+  /// segment has no memory (a discard segment cannot be described by an
+  /// `iovec`). After the system call, ``advance(by:)`` by the bytes it moved.
+  ///
+  /// The entries borrow the segments' memory: they must not outlive it.
+  ///
+  /// - Parameters:
+  ///   - vectors: Storage for at most `vectors.count` entries, from the front.
+  ///   - maxBytes: At most this many bytes; the default is no limit.
+  /// - Returns: How many entries and bytes were written, and whether that is all.
+  /// - Throws: ``IterError/negativeCount(argument:value:)`` for a negative `maxBytes`.
+  /// - Complexity: O(*s*) for the segments visited.
+  ///
+  /// The corresponding C structure is `struct iovec`; Rust `bytes` calls this
+  /// `chunks_vectored`.
+  @inlinable
+  public func gather(
+    into vectors: UnsafeMutableBufferPointer<iovec>, maxBytes: Int = .max
+  ) throws(IterError) -> IterGather {
+    guard maxBytes >= 0 else { throw .negativeCount(argument: "maxBytes", value: maxBytes) }
+    var size = Swift.min(maxBytes, _count)
+    var written = 0
+    var bytes = 0
+    var index = _index
+    var skip = _offset
+    let capacity = vectors.count
+    while size > 0 && written < capacity {
+      let segment = _source.segment(at: index)
+      let length = Swift.min(segment.count &- skip, size)
+      if length > 0 {
+        guard let base = unsafe segment.base else { break }
+        unsafe vectors[written] = iovec(iov_base: base + skip, iov_len: length)
+        written &+= 1
+        bytes &+= length
+        size &-= length
+      }
+      index &+= 1
+      skip = 0
+    }
+    return IterGather(vectorCount: written, byteCount: bytes, isComplete: bytes == _count)
+  }
+
+  /// Describes the next run of the cursor's bytes as `iovec` entries in `vectors`;
+  /// see ``gather(into:maxBytes:)-(UnsafeMutableBufferPointer<iovec>,_)``.
+  @inlinable
+  public func gather(
+    into vectors: inout MutableSpan<iovec>, maxBytes: Int = .max
+  ) throws(IterError) -> IterGather {
+    try unsafe vectors.withUnsafeMutableBufferPointer { (buffer) throws(IterError) -> IterGather in
+      try unsafe gather(into: buffer, maxBytes: maxBytes)
+    }
+  }
+}

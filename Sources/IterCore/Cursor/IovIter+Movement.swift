@@ -1,0 +1,286 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+// MARK: - The walk every copy is built on
+
+extension IovIter {
+  /// Walks up to `length` bytes chunk by chunk and moves the cursor past the
+  /// bytes `step` accepted.
+  ///
+  /// `step(base, count, progress)` gets a chunk (`base` is `nil` in a segment
+  /// that keeps no bytes) and returns how many of its bytes it handled; fewer
+  /// than `count` stops the walk. This is `iterate_iovec` from the kernel's
+  /// `include/linux/iov_iter.h`: empty segments are stepped over, and a walk
+  /// that ends exactly at the end of a segment leaves the cursor at the start
+  /// of the next one (which may itself be empty).
+  ///
+  /// If `step` throws, the cursor has moved past the bytes accepted before.
+  @inlinable @inline(__always)
+  internal mutating func _walk<E: Error>(
+    _ length: Int,
+    _ step: (UnsafeMutableRawPointer?, Int, Int) throws(E) -> Int
+  ) throws(E) -> Int {
+    var remaining = Swift.min(length, _count)
+    guard remaining > 0 else { return 0 }
+    var index = _index
+    var skip = _offset
+    var progress = 0
+    var failure: E? = nil
+    repeat {
+      let segment = _source.segment(at: index)
+      let part = Swift.min(remaining, segment.count &- skip)
+      if part > 0 {
+        let chunk = unsafe segment.base.map { unsafe $0 + skip }
+        var done: Int
+        do {
+          done = try unsafe step(chunk, part, progress)
+        } catch {
+          failure = error
+          done = 0
+        }
+        if done < 0 { done = 0 } else if done > part { done = part }
+        progress &+= done
+        skip &+= done
+        remaining &-= done
+        if skip < segment.count || failure != nil { break }
+      }
+      index &+= 1
+      skip = 0
+    } while remaining > 0
+    _index = index
+    _offset = skip
+    _count &-= progress
+    _consumed &+= progress
+    if let failure { throw failure }
+    return progress
+  }
+
+  /// `iov_iter_advance` for an array-backed iterator: empty and exhausted
+  /// segments at the new position are stepped over while bytes remain.
+  @inlinable
+  internal mutating func _advance(_ length: Int) {
+    guard _count > 0 else { return }
+    let n = Swift.min(length, _count)
+    _count &-= n
+    _consumed &+= n
+    var size = n &+ _offset
+    var index = _index
+    let end = _source.segmentCount
+    while index < end {
+      let segmentLength = _source.segment(at: index).count
+      if size < segmentLength { break }
+      size &-= segmentLength
+      index &+= 1
+    }
+    _index = index
+    _offset = size
+  }
+}
+
+// MARK: - Advance, revert, truncate, reexpand
+
+extension IovIter {
+  /// Moves the cursor forward by `n` bytes without copying.
+  ///
+  /// `n` is clamped to ``count``. As in the kernel, a cursor with bytes left
+  /// steps over empty segments at its new position, so after advancing over
+  /// everything ``segmentsRemaining`` is 0; a cursor with no bytes left does
+  /// not move at all.
+  ///
+  /// - Parameter n: The number of bytes to skip.
+  /// - Throws: ``IterError/negativeCount(argument:value:)`` if `n` is negative.
+  /// - Complexity: O(*s*), where *s* is the number of segments crossed.
+  ///
+  /// The corresponding kernel function is `iov_iter_advance`.
+  @inlinable
+  public mutating func advance(by n: Int) throws(IterError) {
+    guard n >= 0 else { throw .negativeCount(argument: "n", value: n) }
+    _advance(n)
+  }
+
+  /// Moves the cursor back by `n` bytes, undoing earlier progress.
+  ///
+  /// ``count`` grows by `n`. Reverting lands strictly inside a segment
+  /// (at its end only when `n` is 0), stepping back over empty segments.
+  ///
+  /// - Parameter n: The number of bytes to take back; 0 does nothing.
+  /// - Throws: ``IterError/negativeCount(argument:value:)`` if `n` is negative,
+  ///   ``IterError/revertPastStart(requested:consumed:)`` if `n` is larger than
+  ///   ``consumedCount`` (the kernel `BUG()`s or walks off the array). The
+  ///   cursor is unchanged when it throws.
+  /// - Complexity: O(*s*), where *s* is the number of segments crossed.
+  ///
+  /// The corresponding kernel function is `iov_iter_revert`.
+  @inlinable
+  public mutating func revert(by n: Int) throws(IterError) {
+    guard n >= 0 else { throw .negativeCount(argument: "n", value: n) }
+    guard n <= _consumed else { throw .revertPastStart(requested: n, consumed: _consumed) }
+    guard n > 0 else { return }
+    _count &+= n
+    _consumed &-= n
+    if n <= _offset {
+      _offset &-= n
+      return
+    }
+    var unroll = n &- _offset
+    var index = _index
+    while true {
+      index &-= 1
+      let segmentLength = _source.segment(at: index).count
+      if unroll <= segmentLength {
+        _index = index
+        _offset = segmentLength &- unroll
+        return
+      }
+      unroll &-= segmentLength
+    }
+  }
+
+  /// Lowers ``count`` to at most `n`; never raises it.
+  ///
+  /// The bytes cut off stay in the range: ``reexpand(to:)`` can bring them back.
+  ///
+  /// - Throws: ``IterError/negativeCount(argument:value:)`` if `n` is negative.
+  /// - Complexity: O(1).
+  ///
+  /// The corresponding kernel function is `iov_iter_truncate`.
+  @inlinable
+  public mutating func truncate(to n: Int) throws(IterError) {
+    guard n >= 0 else { throw .negativeCount(argument: "n", value: n) }
+    if _count > n { _count = n }
+  }
+
+  /// Sets ``count`` to `n`, at most the bytes left in the range the cursor was
+  /// built over (``reexpandLimit``): undoes a ``truncate(to:)``.
+  ///
+  /// - Throws: ``IterError/negativeCount(argument:value:)`` if `n` is negative;
+  ///   ``IterError/reexpandPastLimit(requested:limit:)`` if `n` exceeds
+  ///   ``reexpandLimit`` (the kernel trusts the caller). Unchanged when it throws.
+  /// - Complexity: O(1).
+  ///
+  /// The corresponding kernel function is `iov_iter_reexpand`.
+  @inlinable
+  public mutating func reexpand(to n: Int) throws(IterError) {
+    guard n >= 0 else { throw .negativeCount(argument: "n", value: n) }
+    let limit = _extent &- _consumed
+    guard n <= limit else { throw .reexpandPastLimit(requested: n, limit: limit) }
+    _count = n
+  }
+}
+
+// MARK: - Save and restore
+
+/// A snapshot of a cursor's position and count, for ``IovIter/restore(_:)``.
+///
+/// The corresponding kernel structure is `struct iov_iter_state`
+/// (`iov_offset`, `count`, `nr_segs`).
+public struct IterState: Hashable, Sendable {
+  /// The offset into the current segment (`iov_offset`).
+  public let segmentOffset: Int
+  /// The bytes left (`count`).
+  public let count: Int
+  @usableFromInline internal let _index: Int
+  @usableFromInline internal let _consumed: Int
+  @usableFromInline internal let _identity: UInt64
+
+  @inlinable
+  internal init(segmentOffset: Int, count: Int, index: Int, consumed: Int, identity: UInt64) {
+    self.segmentOffset = segmentOffset
+    self.count = count
+    self._index = index
+    self._consumed = consumed
+    self._identity = identity
+  }
+
+  /// The index of the segment the cursor was at.
+  public var segmentIndex: Int { _index }
+  /// How far the cursor had moved from its start.
+  public var consumedCount: Int { _consumed }
+}
+
+extension IovIter {
+  /// Saves the cursor's position and count.
+  ///
+  /// - Complexity: O(1).
+  ///
+  /// The corresponding kernel function is `iov_iter_save_state`.
+  @inlinable
+  public func saveState() -> IterState {
+    IterState(
+      segmentOffset: _offset, count: _count, index: _index, consumed: _consumed,
+      identity: _identity)
+  }
+
+  /// Returns the cursor to a saved position and count.
+  ///
+  /// The state must come from this cursor or from a copy of it (a copy is
+  /// the kernel's `dup_iter`, so the two walk the same segments). Unlike the
+  /// kernel, which restores only `ITER_UBUF`, `ITER_IOVEC`, `ITER_KVEC` and
+  /// `ITER_BVEC`, every kind can be restored.
+  ///
+  /// - Throws: ``IterError/foreignState`` for a state saved from another
+  ///   cursor (including the pieces made by ``split(at:)``), or one that does
+  ///   not fit this cursor's range. Unchanged when it throws.
+  /// - Complexity: O(1).
+  ///
+  /// The corresponding kernel function is `iov_iter_restore`.
+  @inlinable
+  public mutating func restore(_ state: IterState) throws(IterError) {
+    guard state._identity == _identity,
+      state._index >= 0, state._index <= _source.segmentCount,
+      state.segmentOffset >= 0, state._consumed >= 0, state.count >= 0,
+      state._consumed <= _extent, state.count <= _extent &- state._consumed
+    else { throw .foreignState }
+    _index = state._index
+    _offset = state.segmentOffset
+    _count = state.count
+    _consumed = state._consumed
+  }
+}
+
+// MARK: - Growing with the source
+
+extension IovIter {
+  /// Takes `n` more bytes into the cursor's range and count, after segments
+  /// were appended to a source whose storage the cursor shares (a folio queue
+  /// that is extended while a cursor walks it, say).
+  ///
+  /// The new bytes must exist: the segments from the current position must
+  /// hold at least ``reexpandLimit`` + `n` bytes, and none may be malformed.
+  ///
+  /// - Throws: ``IterError/negativeCount(argument:value:)`` for a negative
+  ///   `n`; ``IterError/countExceedsSource(count:available:)`` when the source
+  ///   does not hold the bytes; ``IterError/invalidSegment(index:count:reason:)``
+  ///   for a malformed appended segment. Unchanged when it throws.
+  /// - Complexity: O(*s*) for the segments from the position to the end.
+  ///
+  /// The kernel's netfs code does this by adding to `iter->count` when it
+  /// appends a folio to the queue the iterator walks.
+  public mutating func extend(by n: Int) throws(IterError) {
+    guard n >= 0 else { throw .negativeCount(argument: "n", value: n) }
+    let wanted = (_extent &- _consumed).addingReportingOverflow(n)
+    guard !wanted.overflow else { throw .lengthOverflow(total: _extent, limit: Int.max) }
+    var available = -_offset
+    var index = _index
+    let end = _source.segmentCount
+    while index < end && available < wanted.partialValue {
+      let segment = _source.segment(at: index)
+      if segment.count < 0 {
+        throw .invalidSegment(index: index, count: segment.count, reason: "negative length")
+      }
+      if !segment.hasMemory && segment.count > 0 && _direction == .source {
+        throw .invalidSegment(
+          index: index, count: segment.count, reason: "no memory to read in a source iterator")
+      }
+      available &+= segment.count
+      index &+= 1
+    }
+    guard available >= wanted.partialValue else {
+      throw .countExceedsSource(count: wanted.partialValue, available: Swift.max(0, available))
+    }
+    _extent &+= n
+    _count &+= n
+  }
+}

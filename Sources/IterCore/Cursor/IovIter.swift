@@ -1,0 +1,181 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+internal import Synchronization
+
+/// A stateful cursor over a buffer made of many segments: the kernel's
+/// `struct iov_iter`, in Swift.
+///
+/// A cursor walks the segments of any ``IterSegmentSource`` in one
+/// ``IterDirection``. A ``IterDirection/source`` cursor is read from (data is
+/// copied *out* of its segments); a ``IterDirection/destination`` cursor is
+/// written into. Every operation moves the cursor forward by exactly the bytes
+/// it handled, and ``revert(by:)`` moves it back.
+///
+/// ```
+///   segments:  [ 0 ..... 4095 ][ ][ 0 .. 511 ][ 0 ....... 8191 ]
+///                       ^ position (segment 0, offset 3000)
+///              |<- consumed ->|<------------ count -------->|<- truncated ->|
+///                                                           ^ count can be
+///                                                             reexpanded up to here
+/// ```
+///
+/// - ``count`` is what remains to be handled (the kernel's `count`); ``truncate(to:)``
+///   lowers it and ``reexpand(to:)`` restores it, never past the end of the
+///   range the cursor was built over.
+/// - ``consumedCount`` is how far the cursor has moved from its start; a
+///   revert past it is an error, not a crash.
+/// - ``position`` is the current segment and the offset into it (the kernel's
+///   current `iovec` and `iov_offset`); ``segmentsRemaining`` is `nr_segs`.
+///
+/// The cursor is a value: copying it is the kernel's `dup_iter`, and the copy
+/// moves independently over the same memory.
+///
+/// Misuse (copying the wrong way, reverting too far, restoring a state saved
+/// from another cursor, a negative count) throws an ``IterError`` and leaves
+/// the cursor unchanged.
+///
+/// The corresponding kernel structure is `struct iov_iter`.
+public struct IovIter<Source: IterSegmentSource> {
+  @usableFromInline internal var _source: Source
+  @usableFromInline internal var _direction: IterDirection
+  /// Index of the current segment (the kernel's `__iov` pointer).
+  @usableFromInline internal var _index: Int
+  /// Offset into the current segment (`iov_offset`).
+  @usableFromInline internal var _offset: Int
+  /// Bytes left to handle (`count`).
+  @usableFromInline internal var _count: Int
+  /// Bytes moved over since the start of the range.
+  @usableFromInline internal var _consumed: Int
+  /// Bytes in the whole range, from its start to its end: the bound of
+  /// `_consumed + _count`.
+  @usableFromInline internal var _extent: Int
+  /// Shared by a cursor and its copies; saved states carry it.
+  @usableFromInline internal var _identity: UInt64
+
+  /// Creates a cursor over `source`.
+  ///
+  /// The cursor starts at the first segment. Every segment is checked once:
+  /// no length may be negative, the lengths must not overflow `Int`, and a
+  /// source cursor may not contain a segment without memory.
+  ///
+  /// - Parameters:
+  ///   - source: The segments to walk.
+  ///   - direction: ``IterDirection/source`` to copy out of the segments,
+  ///     ``IterDirection/destination`` to copy into them.
+  ///   - count: How many bytes the cursor covers, from the start; `nil` for all
+  ///     of them. Unlike the kernel, which trusts `count`, a count larger than
+  ///     the segments' total is an error.
+  /// - Throws: ``IterError/unsupportedDirection(_:kind:)``,
+  ///   ``IterError/invalidSegment(index:count:reason:)``,
+  ///   ``IterError/lengthOverflow(total:limit:)``,
+  ///   ``IterError/negativeCount(argument:value:)`` or
+  ///   ``IterError/countExceedsSource(count:available:)``.
+  /// - Complexity: O(*n*) for *n* segments.
+  ///
+  /// The corresponding kernel functions are `iov_iter_init`, `iov_iter_kvec`,
+  /// `iov_iter_bvec` and `iov_iter_ubuf`.
+  public init(_ source: Source, direction: IterDirection, count: Int? = nil) throws(IterError) {
+    guard source.supportedDirections.supports(direction) else {
+      throw .unsupportedDirection(direction, kind: source.memoryKind)
+    }
+    if let count, count < 0 { throw .negativeCount(argument: "count", value: count) }
+    var total = 0
+    let n = source.segmentCount
+    var i = 0
+    while i < n {
+      let segment = source.segment(at: i)
+      if segment.count < 0 {
+        throw .invalidSegment(index: i, count: segment.count, reason: "negative length")
+      }
+      if !segment.hasMemory && segment.count > 0 && direction == .source {
+        throw .invalidSegment(
+          index: i, count: segment.count, reason: "no memory to read in a source iterator")
+      }
+      let (sum, overflow) = total.addingReportingOverflow(segment.count)
+      if overflow { throw .lengthOverflow(total: total, limit: Int.max) }
+      total = sum
+      i += 1
+    }
+    let covered = count ?? total
+    guard covered <= total else { throw .countExceedsSource(count: covered, available: total) }
+    self._source = source
+    self._direction = direction
+    self._index = 0
+    self._offset = 0
+    self._count = covered
+    self._consumed = 0
+    self._extent = covered
+    self._identity = _nextIterIdentity()
+  }
+
+  /// The source the cursor walks.
+  @inlinable
+  public var source: Source { _source }
+
+  /// Which way data moves.
+  ///
+  /// The corresponding kernel function is `iov_iter_rw`.
+  @inlinable
+  public var direction: IterDirection { _direction }
+
+  /// The kind of memory the segments live in.
+  @inlinable
+  public var memoryKind: IterMemoryKind { _source.memoryKind }
+
+  /// The bytes left to handle.
+  ///
+  /// - Complexity: O(1).
+  ///
+  /// The corresponding kernel function is `iov_iter_count`.
+  @inlinable
+  public var count: Int { _count }
+
+  /// Whether no bytes are left.
+  @inlinable
+  public var isEmpty: Bool { _count == 0 }
+
+  /// How many bytes the cursor has moved over since its start; the most that
+  /// ``revert(by:)`` can take back.
+  @inlinable
+  public var consumedCount: Int { _consumed }
+
+  /// The most that ``reexpand(to:)`` accepts: the bytes from the position to
+  /// the end of the range the cursor was built over.
+  @inlinable
+  public var reexpandLimit: Int { _extent - _consumed }
+
+  /// The current segment and the offset into it.
+  @inlinable
+  public var position: IterPosition { IterPosition(segmentIndex: _index, offset: _offset) }
+
+  /// The offset into the current segment (the kernel's `iov_offset`).
+  @inlinable
+  public var segmentOffset: Int { _offset }
+
+  /// The number of segments from the current one to the end of the source
+  /// (the kernel's `nr_segs`). After a cursor has been advanced over all its
+  /// bytes this is 0, as in the kernel.
+  @inlinable
+  public var segmentsRemaining: Int { _source.segmentCount - _index }
+}
+
+extension IovIter: Sendable where Source: Sendable {}
+
+extension IovIter: CustomStringConvertible {
+  /// A summary of the cursor's state.
+  public var description: String {
+    "IovIter(\(_direction), \(memoryKind), count: \(_count), segment: \(_index)+\(_offset), "
+      + "consumed: \(_consumed), segments left: \(segmentsRemaining))"
+  }
+}
+
+private let _iterIdentityCounter = Atomic<UInt64>(0)
+
+/// A new identity for a cursor and the states saved from it.
+@usableFromInline
+internal func _nextIterIdentity() -> UInt64 {
+  _iterIdentityCounter.add(1, ordering: .relaxed).newValue
+}

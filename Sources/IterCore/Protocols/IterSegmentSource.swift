@@ -1,0 +1,112 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+/// A buffer kind: an ordered sequence of segments that a cursor walks.
+///
+/// This is the plugin protocol of swift-iov-iter. A conformer describes its
+/// memory as segments numbered `0..<segmentCount`; ``IovIter`` then gives it
+/// the kernel's whole operation set (copy in and out, advance and revert,
+/// truncate, save and restore, counts, alignment, page extraction, gather
+/// export, splitting) for free. Stepping both ways is indexing both ways.
+///
+/// Only two requirements have no default:
+///
+/// ```swift
+/// struct TwoHalves: IterSegmentSource {
+///   var first: UnsafeMutableRawBufferPointer
+///   var second: UnsafeMutableRawBufferPointer
+///   var segmentCount: Int { 2 }
+///   func segment(at index: Int) -> IterSegment {
+///     IterSegment(index == 0 ? first : second)
+///   }
+/// }
+/// ```
+///
+/// The rest are customisation points with defaults: the memory kind, the
+/// directions the kind supports, and page extraction with its retention.
+///
+/// ## Contract
+///
+/// - ``segment(at:)`` is called only with `0 ..< segmentCount`, often in hot
+///   loops: make it O(1) and `@inlinable` where you can.
+/// - Segment lengths are never negative. A segment with a `nil` base keeps no
+///   bytes (a sink); it is only valid in a kind that is never a source.
+/// - The segments a cursor has been built over must not change while the
+///   cursor walks them. Appending segments at the end is allowed.
+///
+/// The corresponding kernel concept is the per-type step functions behind
+/// `iterate_and_advance` (`iterate_iovec`, `iterate_bvec`, `iterate_kvec`, ...).
+public protocol IterSegmentSource {
+  /// The number of segments, including empty ones.
+  ///
+  /// - Complexity: O(1).
+  var segmentCount: Int { get }
+
+  /// The segment at `index`, where `0 <= index < segmentCount`.
+  ///
+  /// - Complexity: O(1).
+  func segment(at index: Int) -> IterSegment
+
+  /// The kind of memory the segments live in. The default is
+  /// ``IterMemoryKind/user``.
+  var memoryKind: IterMemoryKind { get }
+
+  /// The directions the kind supports. The default is both.
+  var supportedDirections: IterDirections { get }
+
+  /// What ``extractPages(at:maxBytes:maxPages:options:)`` holds on the
+  /// pages it lists for `options`. The default is ``IterRetentionKind/none``.
+  ///
+  /// The corresponding kernel function is `iov_iter_extract_will_pin`
+  /// (true exactly when this is ``IterRetentionKind/pin`` for no options).
+  func retention(for options: IterExtractionOptions) -> IterRetentionKind
+
+  /// Lists the pages under the next run of bytes that starts at `position`
+  /// and takes the kind's retention on them.
+  ///
+  /// The cursor has clamped `maxBytes` to its count (at least 1) and checked
+  /// that `maxPages` is at least 1; it advances by the returned
+  /// ``IterExtraction/count`` afterwards. The run must be virtually contiguous,
+  /// start at ``IterExtraction/offset`` in its first page, and use every
+  /// later page from its first byte. It may skip empty segments at
+  /// `position`. The default lists one segment per call without retention
+  /// (the kernel's `ITER_KVEC` rule), using
+  /// ``IterExtraction/singleSegmentRun(of:at:maxBytes:maxPages:retain:)``.
+  ///
+  /// - Throws: ``IterError/extractionUnsupported(kind:)`` for a kind that has
+  ///   no pages, or the kind's own failure to retain (a pin over
+  ///   `RLIMIT_MEMLOCK`, say).
+  func extractPages(
+    at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
+  ) throws(IterError) -> IterExtraction
+}
+
+extension IterSegmentSource {
+  /// ``IterMemoryKind/user``.
+  @inlinable
+  public var memoryKind: IterMemoryKind { .user }
+
+  /// Both directions.
+  @inlinable
+  public var supportedDirections: IterDirections { .both }
+
+  /// ``IterRetentionKind/none``.
+  @inlinable
+  public func retention(for options: IterExtractionOptions) -> IterRetentionKind { .none }
+
+  /// One segment per call, holding nothing (the kernel's `ITER_KVEC` rule).
+  public func extractPages(
+    at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
+  ) throws(IterError) -> IterExtraction {
+    try IterExtraction.singleSegmentRun(
+      of: self, at: position, maxBytes: maxBytes, maxPages: maxPages
+    ) { _, _ throws(IterError) in IterRetention() }
+  }
+
+  /// Whether extraction with no options pins the pages it lists.
+  ///
+  /// The corresponding kernel function is `iov_iter_extract_will_pin`.
+  public var extractionWillPin: Bool { retention(for: []) == .pin }
+}

@@ -1,0 +1,2 @@
+import IterCore
+print("demo")
