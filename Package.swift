@@ -21,12 +21,27 @@ let librarySettings: [SwiftSetting] =
     .strictMemorySafety(),
   ] + (Context.environment["ITER_CI"] != nil ? [.treatAllWarnings(as: .error)] : [])
 
-enum Kind { case api, executable, test }
+enum Kind { case api, executable, testSupport, test }
 
 let table: [(kind: Kind, name: String, path: String, deps: [Target.Dependency])] = [
   (.api, "IterCore", "Sources/IterCore", []),
+  // One module per buffer kind; each depends on IterCore only.
+  (.api, "IterUser", "Sources/IterTypes/User", ["IterCore"]),
+  (.api, "IterPageFragment", "Sources/IterTypes/PageFragment", ["IterCore"]),
+  (.api, "IterKernelVirtual", "Sources/IterTypes/KernelVirtual", ["IterCore"]),
+  (.api, "IterDiscard", "Sources/IterTypes/Discard", ["IterCore"]),
+  (.api, "IterTypes", "Sources/IterTypes/All",
+   ["IterUser", "IterPageFragment", "IterKernelVirtual", "IterDiscard"]),
   (.executable, "iter-demo", "Sources/iter-demo", ["IterCore"]),
-  (.test, "IterCoreTests", "Tests/IterCoreTests", ["IterCore"]),
+  // Shared test machinery (the flat-array reference model); not a product.
+  (.testSupport, "IterTestSupport", "Tests/IterTestSupport", ["IterCore"]),
+  (.test, "IterCoreTests", "Tests/IterCoreTests", ["IterCore", "IterTestSupport"]),
+  (.test, "IterUserTests", "Tests/IterUserTests", ["IterUser", "IterTestSupport"]),
+  (.test, "IterPageFragmentTests", "Tests/IterPageFragmentTests",
+   ["IterPageFragment", "IterTestSupport"]),
+  (.test, "IterKernelVirtualTests", "Tests/IterKernelVirtualTests",
+   ["IterKernelVirtual", "IterTestSupport"]),
+  (.test, "IterDiscardTests", "Tests/IterDiscardTests", ["IterDiscard", "IterTestSupport"]),
 ]
 
 let package = Package(
@@ -35,15 +50,15 @@ let package = Package(
     switch t.kind {
     case .api: .library(name: t.name, targets: [t.name])
     case .executable: .executable(name: t.name, targets: [t.name])
-    case .test: nil
+    case .testSupport, .test: nil
     }
   },
   targets: table.map { t in
     switch t.kind {
     case .api:
-      .target(
-        name: t.name, dependencies: t.deps, path: t.path, exclude: ["\(t.name).docc"],
-        swiftSettings: librarySettings)
+      .target(name: t.name, dependencies: t.deps, path: t.path, swiftSettings: librarySettings)
+    case .testSupport:
+      .target(name: t.name, dependencies: t.deps, path: t.path, swiftSettings: commonSettings)
     case .executable:
       .executableTarget(name: t.name, dependencies: t.deps, path: t.path, swiftSettings: commonSettings)
     case .test:

@@ -1,0 +1,4 @@
+@_exported public import IterUser
+@_exported public import IterPageFragment
+@_exported public import IterKernelVirtual
+@_exported public import IterDiscard
