@@ -167,6 +167,14 @@ public struct IterExtraction: ~Copyable {
   /// - Complexity: The cost of the kind's release.
   public consuming func release() {}
 
+  /// Ends the extraction and hands its retention to the caller, who then
+  /// releases it on its own schedule (after an I/O completes, say).
+  ///
+  /// - Complexity: O(1).
+  public consuming func takeRetention() -> IterRetention {
+    retention
+  }
+
   /// Lists the pages under the next run of one segment, the rule the kernel
   /// applies to `ITER_KVEC` (and, with pinning, to `ITER_IOVEC`): empty segments
   /// are skipped, the run never leaves its segment, and it is cut so that it

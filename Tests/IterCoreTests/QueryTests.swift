@@ -1,0 +1,59 @@
+import IterCore
+import Testing
+
+@Suite("Counts, alignment, npages")
+struct QueryTests {
+  @Test func singleSegmentCount() throws {
+    var iter = try IovIter(fakeList([(0x1000, 100), (0x2000, 50)]), direction: .source)
+    #expect(iter.singleSegmentCount == 100)
+    try iter.truncate(to: 30)
+    #expect(iter.singleSegmentCount == 30)
+    try iter.reexpand(to: 150)
+    try iter.advance(by: 120)
+    #expect(iter.singleSegmentCount == 30)  // one segment left: the count itself
+  }
+
+  @Test func alignmentIsTheOrOfStartsAndLengths() throws {
+    var iter = try IovIter(fakeList([(0x1000, 512), (0x3000, 0), (0x2000, 4096)]), direction: .source)
+    #expect(iter.alignment == 0x1000 | 512 | 0x2000 | 4096)
+    try iter.advance(by: 8)
+    #expect(iter.alignment == 0x1008 | 504 | 0x2000 | 4096)
+    try iter.truncate(to: 100)
+    #expect(iter.alignment == 0x1008 | 100)
+    try iter.truncate(to: 0)
+    #expect(iter.alignment == 0)
+  }
+
+  @Test func memorylessSegmentsAddNothingToAlignment() throws {
+    let iter = try IovIter(
+      UnsafeSegmentList([IterSegment(base: nil, count: 3), IterSegment(base: UnsafeMutableRawPointer(bitPattern: 0x4000), count: 8)]),
+      direction: .destination)
+    #expect(iter.alignment == 0x4000 | 8)
+  }
+
+  @Test func gapAlignmentIsTheOrOfEndsAndStarts() throws {
+    var iter = try IovIter(fakeList([(0x1000, 512), (0x5000, 0), (0x2000, 4096), (0x4000, 16)]), direction: .source)
+    #expect(iter.gapAlignment == (0x1200 | 0x2000) | (0x3000 | 0x4000))
+    try iter.truncate(to: 600)  // stops after the second non-empty segment
+    #expect(iter.gapAlignment == 0x1200 | 0x2000)
+    try iter.reexpand(to: 4624)
+    try iter.advance(by: 512)
+    #expect(iter.gapAlignment == 0x3000 | 0x4000)
+    let single = try IovIter(fakeList([(0x1001, 7)]), direction: .source)
+    #expect(single.gapAlignment == 0)
+  }
+
+  @Test func pageCountWithACap() throws {
+    let page = IterPage.size
+    var iter = try IovIter(
+      fakeList([(UInt(page - 0x100), 0x200), (UInt(8 * page), 3 * page), (UInt(20 * page), 1)]), direction: .source)
+    #expect(try iter.pageCount() == 2 + 3 + 1)
+    #expect(try iter.pageCount(limit: 4) == 4)
+    #expect(try iter.pageCount(limit: 0) == 0)
+    #expect(throws: IterError.negativeCount(argument: "limit", value: -1)) { try iter.pageCount(limit: -1) }
+    try iter.advance(by: 0x100)
+    #expect(try iter.pageCount() == 1 + 3 + 1)
+    try iter.truncate(to: 0)
+    #expect(try iter.pageCount() == 0)
+  }
+}
