@@ -66,3 +66,80 @@ extension IovIter {
     }
   }
 }
+
+// MARK: - Chunks as spans
+
+extension IovIter {
+  /// Moves past the next contiguous chunk and returns where it is, stepping
+  /// over chunks without memory when `skipMemoryless` is set.
+  @inlinable
+  internal mutating func _nextChunk(
+    _ maxCount: Int, skipMemoryless: Bool
+  ) -> IterSegment {
+    while true {
+      var chunk = unsafe IterSegment(base: nil, count: 0)
+      var taken = false
+      _ = unsafe _walk(Swift.max(0, maxCount)) { (base, n, _) throws(Never) -> Int in
+        if taken { return 0 }
+        taken = true
+        chunk = unsafe IterSegment(base: base, count: n)
+        return n
+      }
+      if chunk.count == 0 || !skipMemoryless || chunk.hasMemory { return chunk }
+    }
+  }
+
+  /// Returns the next contiguous chunk of at most `maxCount` bytes as a span
+  /// and moves the cursor past it; an empty span means no bytes are left.
+  ///
+  /// The span is valid until the cursor is next used, and only as long as
+  /// the source's memory is.
+  ///
+  /// ```swift
+  /// while true {
+  ///   let chunk = try iter.nextChunk()
+  ///   if chunk.isEmpty { break }
+  ///   consume(chunk)
+  /// }
+  /// ```
+  ///
+  /// - Parameter maxCount: At most this many bytes; the default is no limit.
+  /// - Throws: ``IterError/wrongDirection(operation:direction:)`` on a
+  ///   destination cursor (use ``nextMutableChunk(maxCount:)``);
+  ///   ``IterError/negativeCount(argument:value:)`` for a negative `maxCount`.
+  /// - Complexity: O(1), plus the empty segments stepped over.
+  ///
+  /// The kernel equivalent is one step of `iterate_and_advance`.
+  @inlinable
+  @_lifetime(&self)
+  public mutating func nextChunk(maxCount: Int = .max) throws(IterError) -> RawSpan {
+    guard maxCount >= 0 else { throw .negativeCount(argument: "maxCount", value: maxCount) }
+    try _requireDirection(.source, "next chunk")
+    let chunk = _nextChunk(maxCount, skipMemoryless: false)
+    let span = unsafe RawSpan(_unsafeBytes: UnsafeRawBufferPointer(start: chunk.base, count: chunk.count))
+    return unsafe _overrideLifetime(span, mutating: &self)
+  }
+
+  /// Returns the next contiguous chunk of at most `maxCount` bytes of a
+  /// destination cursor, to be written in place, and moves the cursor past it.
+  /// Chunks without memory (discard) are consumed and skipped. An empty span
+  /// means no bytes are left.
+  ///
+  /// The span is valid until the cursor is next used, and only as long as
+  /// the source's memory is.
+  ///
+  /// - Parameter maxCount: At most this many bytes; the default is no limit.
+  /// - Throws: ``IterError/wrongDirection(operation:direction:)`` on a source
+  ///   cursor; ``IterError/negativeCount(argument:value:)`` for a negative `maxCount`.
+  /// - Complexity: O(1), plus the segments stepped over.
+  @inlinable
+  @_lifetime(&self)
+  public mutating func nextMutableChunk(maxCount: Int = .max) throws(IterError) -> MutableRawSpan {
+    guard maxCount >= 0 else { throw .negativeCount(argument: "maxCount", value: maxCount) }
+    try _requireDirection(.destination, "next mutable chunk")
+    let chunk = _nextChunk(maxCount, skipMemoryless: true)
+    let span = unsafe MutableRawSpan(
+      _unsafeBytes: UnsafeMutableRawBufferPointer(start: chunk.base, count: chunk.count))
+    return unsafe _overrideLifetime(span, mutating: &self)
+  }
+}
