@@ -21,7 +21,7 @@ let librarySettings: [SwiftSetting] =
     .strictMemorySafety(),
   ] + (Context.environment["ITER_CI"] != nil ? [.treatAllWarnings(as: .error)] : [])
 
-enum Kind { case api, executable, testSupport, test }
+enum Kind { case api, executable, conformance, testSupport, test }
 
 let table: [(kind: Kind, name: String, path: String, deps: [Target.Dependency])] = [
   (.api, "IterCore", "Sources/IterCore", []),
@@ -33,8 +33,10 @@ let table: [(kind: Kind, name: String, path: String, deps: [Target.Dependency])]
   (.api, "IterTypes", "Sources/IterTypes/All",
    ["IterUser", "IterPageFragment", "IterKernelVirtual", "IterDiscard"]),
   (.executable, "iter-demo", "Sources/iter-demo", ["IterCore"]),
-  // Shared test machinery (the flat-array reference model); not a product.
-  (.testSupport, "IterTestSupport", "Tests/IterTestSupport", ["IterCore"]),
+  // The suite a third-party buffer kind runs in its own tests (a product).
+  (.conformance, "IterConformance", "Sources/IterConformance", ["IterCore"]),
+  // Test helpers shared by this package's own tests; not a product.
+  (.testSupport, "IterTestSupport", "Tests/IterTestSupport", ["IterCore", "IterConformance"]),
   (.test, "IterCoreTests", "Tests/IterCoreTests", ["IterCore", "IterTestSupport"]),
   (.test, "IterUserTests", "Tests/IterUserTests", ["IterUser", "IterTestSupport"]),
   (.test, "IterPageFragmentTests", "Tests/IterPageFragmentTests",
@@ -48,7 +50,7 @@ let package = Package(
   name: "swift-iov-iter",
   products: table.compactMap { t in
     switch t.kind {
-    case .api: .library(name: t.name, targets: [t.name])
+    case .api, .conformance: .library(name: t.name, targets: [t.name])
     case .executable: .executable(name: t.name, targets: [t.name])
     case .testSupport, .test: nil
     }
@@ -57,7 +59,8 @@ let package = Package(
     switch t.kind {
     case .api:
       .target(name: t.name, dependencies: t.deps, path: t.path, swiftSettings: librarySettings)
-    case .testSupport:
+    case .conformance, .testSupport:
+      // Test-facing code: no strict memory safety (it would flag every span use).
       .target(name: t.name, dependencies: t.deps, path: t.path, swiftSettings: commonSettings)
     case .executable:
       .executableTarget(name: t.name, dependencies: t.deps, path: t.path, swiftSettings: commonSettings)

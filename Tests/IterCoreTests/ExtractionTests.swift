@@ -34,10 +34,10 @@ struct ExtractionTests {
   @Test func badArgumentsThrowAndChangeNothing() throws {
     var iter = try IovIter(fakeList([(0x1000, 100)]), direction: .source)
     #expect(throws: IterError.invalidArgument(argument: "maxPages", value: 0, reason: "must be at least 1")) {
-      try iter.extractPages(maxBytes: 10, maxPages: 0)
+      _ = try iter.extractPages(maxBytes: 10, maxPages: 0)
     }
     #expect(throws: IterError.negativeCount(argument: "maxBytes", value: -1)) {
-      try iter.extractPages(maxBytes: -1, maxPages: 1)
+      _ = try iter.extractPages(maxBytes: -1, maxPages: 1)
     }
     let zero = try iter.extractPages(maxBytes: 0, maxPages: 1)  // nothing to do: empty, nothing moves
     #expect(zero.count == 0)

@@ -66,3 +66,15 @@ struct BrokenSourceCrashTests {
     }
   }
 }
+
+@Suite("Chunk steps move like advance")
+struct ChunkStepPositionTests {
+  @Test(arguments: [Int.max, 4])
+  func nextChunkEndsWhereAnAdvanceWould(maxCount: Int) throws {
+    let layout = Layout([4, 0, 4])
+    var iter = try layout.cursor(.source)
+    _ = try iter.nextChunk(maxCount: maxCount)
+    #expect(iter.position == IterPosition(segmentIndex: 2, offset: 0))
+    #expect(iter.singleSegmentCount == 4)
+  }
+}

@@ -15,10 +15,11 @@ extension IovIter {
   /// `maxPages` pages, virtually contiguous; only its first page starts at an
   /// offset. How long a run is depends on the kind, as in the kernel: one
   /// `iovec` or `kvec` per call, a `bio_vec` run until a chunk does not start a
-  /// page. What is held depends on the kind too (``IterSegmentSource/retention(for:)``):
-  /// user memory is pinned; page fragments hold nothing unless
-  /// ``IterExtractionOptions/retain`` asks for page references;
-  /// kernel-virtual memory holds its owner. Release the result's
+  /// page. What is held depends on the kind's code too
+  /// (``IterSegmentSource/retention(for:)``): the `IterUser` kinds pin; page
+  /// fragments hold nothing unless ``IterExtractionOptions/retain`` asks for
+  /// page references; kernel-virtual memory holds its owner; an
+  /// ``UnsafeSegmentList`` holds nothing, whatever memory kind it reports. Release the result's
   /// ``IterExtraction/retention`` when done.
   ///
   /// When `maxBytes` or ``count`` is 0, the result is empty and nothing moves.

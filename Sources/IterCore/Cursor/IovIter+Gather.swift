@@ -5,7 +5,7 @@
 
 public import Glibc
 
-/// What ``IovIter/gather(into:maxBytes:)`` exported.
+/// What ``IovIter/gather(into:maxBytes:)-(UnsafeMutableBufferPointer<iovec>,_)`` exported.
 public struct IterGather: Hashable, Sendable {
   /// The number of `iovec` entries written.
   public var vectorCount: Int

@@ -64,6 +64,8 @@ extension IovIter {
   /// (0 for `ITER_UBUF`, a warning and `~0` for anything else) and counts
   /// whole segment lengths even when the cursor is part-way into the first;
   /// this works for every kind with memory and counts only remaining bytes.
+  /// Segments without memory are passed over: the memory segments on either
+  /// side of one are compared as if they were neighbours.
   ///
   /// - Complexity: O(*s*).
   ///

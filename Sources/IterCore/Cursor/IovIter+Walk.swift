@@ -70,30 +70,32 @@ extension IovIter {
 // MARK: - Chunks as spans
 
 extension IovIter {
-  /// Moves past the next contiguous chunk and returns where it is, stepping
-  /// over chunks without memory when `skipMemoryless` is set.
+  /// Moves past the next contiguous chunk (as ``advance(by:)`` would) and
+  /// returns where it is, stepping over chunks without memory when
+  /// `skipMemoryless` is set.
   @inlinable
-  internal mutating func _nextChunk(
-    _ maxCount: Int, skipMemoryless: Bool
-  ) -> IterSegment {
+  internal mutating func _nextChunk(_ maxCount: Int, skipMemoryless: Bool) -> IterSegment {
     while true {
       var chunk = unsafe IterSegment(base: nil, count: 0)
+      var probe = self
       var taken = false
-      _ = unsafe _walk(Swift.max(0, maxCount)) { (base, n, _) throws(Never) -> Int in
+      _ = unsafe probe._walk(Swift.max(0, maxCount)) { (base, n, _) throws(Never) -> Int in
         if taken { return 0 }
         taken = true
         chunk = unsafe IterSegment(base: base, count: n)
         return n
       }
+      _advance(chunk.count)
       if chunk.count == 0 || !skipMemoryless || chunk.hasMemory { return chunk }
     }
   }
 
   /// Returns the next contiguous chunk of at most `maxCount` bytes as a span
-  /// and moves the cursor past it; an empty span means no bytes are left.
+  /// and moves the cursor past it, as ``advance(by:)`` by its size would.
   ///
-  /// The span is valid until the cursor is next used, and only as long as
-  /// the source's memory is.
+  /// An empty span means no bytes are left (or `maxCount` is 0). The span is
+  /// valid until the cursor is next used, and only as long as the source's
+  /// memory is.
   ///
   /// ```swift
   /// while true {
@@ -121,9 +123,10 @@ extension IovIter {
   }
 
   /// Returns the next contiguous chunk of at most `maxCount` bytes of a
-  /// destination cursor, to be written in place, and moves the cursor past it.
-  /// Chunks without memory (discard) are consumed and skipped. An empty span
-  /// means no bytes are left.
+  /// destination cursor, to be written in place, and moves the cursor past it,
+  /// as ``advance(by:)`` by its size would. Chunks without memory (discard)
+  /// are consumed and skipped. An empty span means no bytes are left (or
+  /// `maxCount` is 0).
   ///
   /// The span is valid until the cursor is next used, and only as long as
   /// the source's memory is.

@@ -16,10 +16,9 @@ internal import Synchronization
 ///
 /// ```
 ///   segments:  [ 0 ..... 4095 ][ ][ 0 .. 511 ][ 0 ....... 8191 ]
-///                       ^ position (segment 0, offset 3000)
-///              |<- consumed ->|<------------ count -------->|<- truncated ->|
-///                                                           ^ count can be
-///                                                             reexpanded up to here
+///                     ^ position (segment 0, offset 3000)
+///              |consumed|<------------- count ----------->|<- truncated ->|
+///                       |<------------ reexpandLimit -------------------->|
 /// ```
 ///
 /// - ``count`` is what remains to be handled (the kernel's `count`); ``truncate(to:)``
@@ -35,7 +34,9 @@ internal import Synchronization
 ///
 /// Misuse (copying the wrong way, reverting too far, restoring a state saved
 /// from another cursor, a negative count) throws an ``IterError`` and leaves
-/// the cursor unchanged.
+/// the cursor unchanged. The two closure-based walkers,
+/// ``iterateAndAdvance(maxCount:_:)`` and ``forEachChunk(maxCount:_:)``, throw
+/// their body's error type instead, so they clamp a negative `maxCount` to 0.
 ///
 /// The corresponding kernel structure is `struct iov_iter`.
 public struct IovIter<Source: IterSegmentSource> {

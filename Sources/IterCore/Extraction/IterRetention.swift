@@ -99,8 +99,9 @@ public struct IterExtractionOptions: OptionSet, Hashable, Sendable {
   public static let allowP2PDMA = IterExtractionOptions(rawValue: 0x01)
 
   /// Take the retention the kind offers even where the kernel would only list
-  /// pages (page fragments then take page references). User memory is pinned
-  /// whether or not this is set, as the kernel always pins user-backed pages.
+  /// pages (page fragments then take page references). The `IterUser` kinds
+  /// pin whether or not this is set, as the kernel always pins user-backed
+  /// pages; what each kind does is its ``IterSegmentSource/retention(for:)``.
   public static let retain = IterExtractionOptions(rawValue: 0x100)
 }
 

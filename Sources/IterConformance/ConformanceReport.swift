@@ -1,0 +1,60 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+/// What ``checkIterConformance(of:bytes:options:makeSource:)`` found.
+///
+/// Empty ``violations`` means the kind passed. Each violation names the check,
+/// the layout and direction it ran on, and what was wrong; a violation of the
+/// model-based run also carries the seed and the shortest operation sequence
+/// found that still fails.
+public struct ConformanceReport: Sendable, CustomStringConvertible {
+  /// One thing the kind got wrong.
+  public struct Violation: Sendable, CustomStringConvertible {
+    /// The check that failed: `segments`, `bytes`, `directions`, `walk`,
+    /// `extraction`, `determinism` or `model`.
+    public var check: String
+    /// The layout and direction it ran on.
+    public var context: String
+    /// What was wrong, with the values.
+    public var message: String
+    /// The seed the run was drawn from (set `ITER_TEST_SEED` to rerun it).
+    public var seed: UInt64?
+    /// The shortest failing sequence of operations found, for a model violation.
+    public var minimalSequence: [String]
+
+    public var description: String {
+      var text = "[\(check)] \(context): \(message)"
+      if let seed { text += " (seed \(seed))" }
+      if !minimalSequence.isEmpty {
+        text += "\n    minimal failing sequence (\(minimalSequence.count) steps):"
+        for (k, op) in minimalSequence.enumerated() { text += "\n      \(k + 1). \(op)" }
+      }
+      return text
+    }
+  }
+
+  /// The kind's name, as given.
+  public var kind: String
+  /// Everything that failed, in the order found.
+  public var violations: [Violation] = []
+  /// How many model operations ran in all.
+  public var operationsRun = 0
+  /// How many layouts were checked.
+  public var layoutsChecked = 0
+
+  /// Whether the kind passed every check.
+  public var isClean: Bool { violations.isEmpty }
+
+  /// Whether some violation came from the named check.
+  public func violates(_ check: String) -> Bool { violations.contains { $0.check == check } }
+
+  public var description: String {
+    if isClean {
+      return "\(kind): conforms (\(layoutsChecked) layouts, \(operationsRun) model operations)"
+    }
+    return "\(kind): \(violations.count) violation(s)\n  "
+      + violations.map(\.description).joined(separator: "\n  ")
+  }
+}

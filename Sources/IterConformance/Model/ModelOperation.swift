@@ -1,0 +1,140 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+import IterCore
+
+/// One step of a model-based run: an operation on the cursor with all its
+/// arguments fixed, so that a failing sequence can be replayed and shrunk.
+public enum ModelOperation: Hashable, Sendable, CustomStringConvertible {
+  /// How a copy hands its bytes over.
+  public enum CopyForm: Int, Hashable, Sendable, CaseIterable {
+    case buffer, span, array, outputSpan
+  }
+
+  /// Copy `n` bytes in (destination) or out (source); the written bytes come from `seed`.
+  case copy(Int, CopyForm, seed: UInt64)
+  /// The all-or-nothing form.
+  case full(Int, seed: UInt64)
+  /// A copy the wrong way, which must throw and change nothing.
+  case wrongDirection
+  /// `iov_iter_zero`.
+  case zero(Int)
+  /// `iov_iter_advance`.
+  case advance(Int)
+  /// `iov_iter_revert`.
+  case revert(Int)
+  /// `iov_iter_truncate`.
+  case truncate(Int)
+  /// `iov_iter_reexpand`.
+  case reexpand(Int)
+  /// `iov_iter_save_state` into a slot.
+  case save
+  /// `iov_iter_restore` from the saved slot `index % slots`.
+  case restore(Int)
+  /// Negative arguments and a foreign state, which must throw and change nothing.
+  case badArguments
+  /// count, single segment count, alignment, gap alignment, npages (with a cap).
+  case queries(pageLimit: Int)
+  /// Gather export into `capacity` iovecs, at most `maxBytes`.
+  case gather(capacity: Int, maxBytes: Int)
+  /// `iov_iter_extract_pages`.
+  case extract(maxBytes: Int, maxPages: Int, retain: Bool)
+  /// Split at `n` and read both halves.
+  case splitAt(Int)
+  /// Split into pieces of at most `n`.
+  case splitPieces(Int)
+  /// Iterator-to-iterator copy with another segmentation of the other side.
+  case iteratorCopy(Int, segmentSizes: [Int], seed: UInt64)
+  /// A copy that feeds a checksum (CRC32C or the Internet checksum), in two parts.
+  case checksum(Int, crc: Bool, firstPart: Int, seed: UInt64)
+  /// The chunk walker, stopping after `budget` bytes.
+  case walker(maxCount: Int, budget: Int)
+  /// `forEachChunk`, which must not move the cursor.
+  case peek
+  /// A copy of the cursor moved by `n`, which must not move the original.
+  case dup(Int)
+  /// `nextChunk`/`nextMutableChunk`.
+  case nextChunk(Int)
+  /// Compare the memory with the model.
+  case memoryCheck
+
+  public var description: String {
+    switch self {
+    case .copy(let n, let form, _): "copy \(n) (\(form))"
+    case .full(let n, _): "full copy \(n)"
+    case .wrongDirection: "copy the wrong way"
+    case .zero(let n): "zero \(n)"
+    case .advance(let n): "advance \(n)"
+    case .revert(let n): "revert \(n)"
+    case .truncate(let n): "truncate to \(n)"
+    case .reexpand(let n): "reexpand to \(n)"
+    case .save: "save state"
+    case .restore(let i): "restore state #\(i)"
+    case .badArguments: "negative arguments and a foreign state"
+    case .queries(let limit): "queries (npages cap \(limit))"
+    case .gather(let c, let m): "gather into \(c) iovecs, max \(m == .max ? "all" : String(m)) bytes"
+    case .extract(let b, let p, let r): "extract max \(b) bytes, \(p) pages\(r ? ", retain" : "")"
+    case .splitAt(let n): "split at \(n)"
+    case .splitPieces(let n): "split into pieces of \(n)"
+    case .iteratorCopy(let n, let sizes, _): "iterator copy \(n) through \(sizes.count) segments"
+    case .checksum(let n, let crc, let first, _): "\(crc ? "CRC32C" : "Internet checksum") copy \(n) (\(first) first)"
+    case .walker(let m, let b): "iterateAndAdvance max \(m), stop after \(b)"
+    case .peek: "forEachChunk"
+    case .dup(let n): "advance a copy by \(n)"
+    case .nextChunk(let n): "next chunk of at most \(n)"
+    case .memoryCheck: "memory check"
+    }
+  }
+
+  /// A random operation whose arguments suit a cursor with `count` bytes left
+  /// and `consumed` bytes behind it (any value is legal: the model knows what
+  /// every argument must do).
+  static func random(
+    count: Int, consumed: Int, reexpandLimit: Int, using rng: inout SeededGenerator
+  ) -> ModelOperation {
+    func size(_ top: Int) -> Int {
+      let n = Int.random(in: 0...(top + 16), using: &rng)
+      return Bool.random(using: &rng) ? n : n / 4
+    }
+    switch Int.random(in: 0..<31, using: &rng) {
+    case 0, 1, 2: return .copy(size(count), .buffer, seed: rng.next())
+    case 3: return .copy(size(count), ModelOperation.CopyForm.allCases.randomElement(using: &rng)!, seed: rng.next())
+    case 4: return .copy(size(count), .outputSpan, seed: rng.next())
+    case 5: return .full(size(count), seed: rng.next())
+    case 6: return .wrongDirection
+    case 7: return .zero(size(count))
+    case 8, 9: return .advance(size(count))
+    case 10, 11:
+      let r = Int.random(in: 0...(consumed + 3), using: &rng)
+      return .revert(Bool.random(using: &rng) ? r : r / 8)
+    case 12: return .truncate(Int.random(in: 0...(count + 4), using: &rng))
+    case 13: return .reexpand(Int.random(in: 0...(reexpandLimit + 4), using: &rng))
+    case 14: return .save
+    case 15: return .restore(Int.random(in: 0..<4, using: &rng))
+    case 16: return .badArguments
+    case 17: return .queries(pageLimit: Int.random(in: 0...(count / 2048 + 4), using: &rng))
+    case 18:
+      let maxBytes = Bool.random(using: &rng) ? Int.max : Int.random(in: 0...(count + 8), using: &rng)
+      return .gather(capacity: Int.random(in: 0...6, using: &rng), maxBytes: maxBytes)
+    case 19, 20:
+      return .extract(
+        maxBytes: Int.random(in: 0...(count + 64), using: &rng), maxPages: Int.random(in: 1...5, using: &rng),
+        retain: Bool.random(using: &rng))
+    case 21: return .splitAt(size(count))
+    case 22: return .splitPieces(Int.random(in: 1...max(1, count / 3 + 1), using: &rng))
+    case 23, 24:
+      let n = Int.random(in: 0...(count + 8), using: &rng)
+      return .iteratorCopy(n, segmentSizes: randomSegmentSizes(total: n, maxSegments: 12, using: &rng), seed: rng.next())
+    case 25:
+      let n = size(count)
+      return .checksum(n, crc: Bool.random(using: &rng), firstPart: Int.random(in: 0...n, using: &rng), seed: rng.next())
+    case 26: return .walker(maxCount: size(count), budget: Int.random(in: 0...(count + 4), using: &rng))
+    case 27: return .peek
+    case 28: return .dup(size(count))
+    case 29: return .nextChunk(Int.random(in: 0...(count + 4), using: &rng))
+    default: return .memoryCheck
+    }
+  }
+}

@@ -1,0 +1,552 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+import Glibc
+import IterCore
+
+/// What went wrong at one step.
+struct ModelDivergence: Error {
+  var message: String
+}
+
+/// A cursor and the flat-array model it must agree with, step by step.
+///
+/// The model is the source's bytes in order with a position (`pos`), a count
+/// and an extent; it never looks at the cursor's segment bookkeeping except to
+/// check it.
+final class ModelRunner<S: IterSegmentSource> {
+  let source: S
+  let layout: FlatLayout
+  let direction: IterDirection
+  let isDestination: Bool
+  let extent: Int
+  let retentionProbe: (() -> Int)?
+  var iter: IovIter<S>
+  var data: [UInt8]
+  var pos = 0
+  var count: Int
+  var saved: [(state: IterState, pos: Int, count: Int)] = []
+  let foreign: IterState
+
+  /// Builds the cursor; a destination's memory is first filled with bytes from `memorySeed`.
+  init(
+    source: S, direction: IterDirection, countSeed: UInt64, memorySeed: UInt64,
+    retentionProbe: (() -> Int)?
+  ) throws {
+    self.source = source
+    self.layout = FlatLayout(source)
+    self.direction = direction
+    self.isDestination = direction == .destination
+    self.retentionProbe = retentionProbe
+    if isDestination { layout.write(seededBytes(layout.total, seed: memorySeed)) }
+    data = layout.read()
+    var rng = SeededGenerator(seed: countSeed)
+    extent = Bool.random(using: &rng) ? layout.total : Int.random(in: 0...layout.total, using: &rng)
+    count = extent
+    iter = try IovIter(source, direction: direction, count: extent)
+    foreign = try IovIter(UnsafeSegmentList([]), direction: direction).saveState()
+  }
+
+  // MARK: - Checks
+
+  func checkState() throws(ModelDivergence) {
+    guard iter.count == count else { throw ModelDivergence(message: "count is \(iter.count), model \(count)") }
+    guard iter.consumedCount == pos else {
+      throw ModelDivergence(message: "consumedCount is \(iter.consumedCount), model \(pos)")
+    }
+    guard iter.reexpandLimit == extent - pos else {
+      throw ModelDivergence(message: "reexpandLimit is \(iter.reexpandLimit), model \(extent - pos)")
+    }
+    let p = iter.position
+    guard p.segmentIndex >= 0, p.segmentIndex < layout.segmentStarts.count else {
+      throw ModelDivergence(message: "segment index \(p.segmentIndex) is outside 0...\(source.segmentCount)")
+    }
+    guard layout.segmentStarts[p.segmentIndex] + p.offset == pos else {
+      throw ModelDivergence(
+        message: "position \(p.segmentIndex)+\(p.offset) is byte \(layout.segmentStarts[p.segmentIndex] + p.offset), model \(pos)")
+    }
+    if p.segmentIndex < source.segmentCount {
+      let len = source.segment(at: p.segmentIndex).count
+      guard p.offset >= 0, p.offset <= len else {
+        throw ModelDivergence(message: "offset \(p.offset) is outside its segment of \(len) bytes")
+      }
+    } else if p.offset != 0 {
+      throw ModelDivergence(message: "offset \(p.offset) past the last segment")
+    }
+  }
+
+  func checkMemory() throws(ModelDivergence) {
+    guard isDestination else { return }
+    let now = layout.read()
+    for p in layout.pieces where p.base != nil {
+      let range = p.start..<(p.start + p.length)
+      if now[range] != data[range] {
+        let k = range.first { now[$0] != data[$0] }!
+        throw ModelDivergence(message: "memory byte \(k) is \(now[k]), model \(data[k])")
+      }
+    }
+  }
+
+  /// Runs `body`, which must throw an `IterError` that `matches` accepts, and
+  /// must leave the cursor as it was.
+  func expectFailure(
+    _ what: String, _ body: () throws -> Void, matches: (IterError) -> Bool
+  ) throws(ModelDivergence) {
+    let before = iter.saveState()
+    let beforeCount = iter.count
+    do {
+      try body()
+      throw ModelDivergence(message: "\(what): expected an error, got success")
+    } catch let error as IterError {
+      guard matches(error) else { throw ModelDivergence(message: "\(what): unexpected error \(error)") }
+    } catch let divergence as ModelDivergence {
+      throw divergence
+    } catch {
+      throw ModelDivergence(message: "\(what): unexpected error \(error)")
+    }
+    guard iter.saveState() == before, iter.count == beforeCount else {
+      throw ModelDivergence(message: "\(what): a failed call changed the cursor")
+    }
+  }
+
+  func expectRead(_ got: [UInt8], _ what: String) throws(ModelDivergence) {
+    guard pos + got.count <= data.count, got == Array(data[pos..<(pos + got.count)]) else {
+      throw ModelDivergence(message: "\(what): the bytes read differ from the model's")
+    }
+  }
+
+  func modelWrite(_ bytes: ArraySlice<UInt8>) {
+    data.replaceSubrange(pos..<(pos + bytes.count), with: bytes)
+  }
+
+  func moved(_ n: Int) {
+    pos += n
+    count -= n
+  }
+
+
+  // MARK: - Steps
+
+  func run(_ op: ModelOperation) throws(ModelDivergence) {
+    do {
+      try step(op)
+    } catch let divergence as ModelDivergence {
+      throw divergence
+    } catch {
+      throw ModelDivergence(message: "unexpected error \(error)")
+    }
+    try checkState()
+  }
+
+  private func step(_ op: ModelOperation) throws {
+    let pageSize = IterPage.size
+    switch op {
+    case .copy(let n, let form, let seed):
+      if isDestination {
+        if form == .outputSpan {
+          try expectFailure("copy out of a destination into an OutputRawSpan", {
+            var storage = [UInt8](repeating: 0, count: 4)
+            try storage.withUnsafeMutableBytes { raw in
+              var out = OutputRawSpan(buffer: raw, initializedCount: 0)
+              _ = try iter.read(into: &out)
+              _ = out.finalize(for: raw)
+            }
+          }, matches: isWrongDirection)
+          return
+        }
+        let bytes = seededBytes(n, seed: seed)
+        let done: Int
+        switch form {
+        case .buffer: done = try bytes.withUnsafeBytes { try iter.write($0) }
+        case .span: done = try iter.write(bytes.span.bytes)
+        default: done = try iter.write(bytes)
+        }
+        guard done == min(n, count) else { throw ModelDivergence(message: "copied \(done) bytes in, model \(min(n, count))") }
+        modelWrite(bytes[0..<done])
+        moved(done)
+      } else {
+        var got: [UInt8]
+        switch form {
+        case .buffer:
+          got = [UInt8](repeating: 0, count: n)
+          let done = try got.withUnsafeMutableBytes { try iter.read(into: $0) }
+          got.removeLast(n - done)
+        case .span:
+          got = [UInt8](repeating: 0, count: n)
+          var span = got.mutableSpan
+          var raw = span.mutableBytes
+          let done = try iter.read(into: &raw)
+          _ = consume raw
+          _ = consume span
+          got.removeLast(n - done)
+        case .array:
+          got = try iter.read(upTo: n)
+        case .outputSpan:
+          var failure: (any Error)? = nil
+          got = [UInt8](unsafeUninitializedCapacity: n + 2) { buf, initialized in
+            let raw = UnsafeMutableRawBufferPointer(buf)
+            raw[0] = 0xAA
+            raw[1] = 0xBB
+            var out = OutputRawSpan(buffer: raw, initializedCount: 2)
+            do { _ = try iter.read(into: &out) } catch { failure = error }
+            initialized = out.finalize(for: raw)
+          }
+          if let failure { throw failure }
+          guard got.count >= 2, got[0] == 0xAA, got[1] == 0xBB else {
+            throw ModelDivergence(message: "read into an OutputRawSpan overwrote its initialised prefix")
+          }
+          got.removeFirst(2)
+        }
+        guard got.count == min(n, count) else {
+          throw ModelDivergence(message: "copied \(got.count) bytes out, model \(min(n, count))")
+        }
+        try expectRead(got, "copy out (\(form))")
+        moved(got.count)
+      }
+    case .full(let n, let seed):
+      if n > count {
+        let remaining = count
+        try expectFailure("full copy of \(n) with \(count) left", {
+          if isDestination { try iter.writeFull(seededBytes(n, seed: seed)) } else { _ = try iter.readFull(count: n) }
+        }, matches: { $0 == .insufficientBytes(requested: n, remaining: remaining) })
+        try checkMemory()
+      } else if isDestination {
+        let bytes = seededBytes(n, seed: seed)
+        try iter.writeFull(bytes)
+        modelWrite(bytes[...])
+        moved(n)
+      } else {
+        let got = try iter.readFull(count: n)
+        try expectRead(got, "full copy out")
+        moved(n)
+      }
+    case .wrongDirection:
+      try expectFailure("a copy the wrong way", {
+        if isDestination { _ = try iter.read(upTo: 1) } else { _ = try iter.write([1]) }
+      }, matches: isWrongDirection)
+      if !isDestination {
+        try expectFailure("zero fill of a source", { _ = try iter.zero(1) }, matches: isWrongDirection)
+      }
+    case .zero(let n):
+      guard isDestination else { return }
+      let done = try iter.zero(n)
+      guard done == min(n, count) else { throw ModelDivergence(message: "zeroed \(done), model \(min(n, count))") }
+      modelWrite([UInt8](repeating: 0, count: done)[...])
+      moved(done)
+    case .advance(let n):
+      try iter.advance(by: n)
+      moved(min(n, count))
+    case .revert(let r):
+      if r > pos {
+        let consumed = pos
+        try expectFailure("revert \(r) with \(pos) consumed", { try iter.revert(by: r) },
+          matches: { $0 == .revertPastStart(requested: r, consumed: consumed) })
+      } else {
+        try iter.revert(by: r)
+        moved(-r)
+      }
+    case .truncate(let t):
+      try iter.truncate(to: t)
+      count = min(count, t)
+    case .reexpand(let e):
+      let limit = extent - pos
+      if e > limit {
+        try expectFailure("reexpand to \(e) with \(limit) left in the range", { try iter.reexpand(to: e) },
+          matches: { $0 == .reexpandPastLimit(requested: e, limit: limit) })
+      } else {
+        try iter.reexpand(to: e)
+        count = e
+      }
+    case .save:
+      saved.append((iter.saveState(), pos, count))
+      if saved.count > 4 { saved.removeFirst() }
+    case .restore(let index):
+      guard !saved.isEmpty else { return }
+      let (state, p, c) = saved[index % saved.count]
+      try iter.restore(state)
+      pos = p
+      count = c
+    case .badArguments:
+      try expectFailure("advance(by: -1)", { try iter.advance(by: -1) }, matches: isNegative)
+      try expectFailure("revert(by: -1)", { try iter.revert(by: -1) }, matches: isNegative)
+      try expectFailure("truncate(to: -1)", { try iter.truncate(to: -1) }, matches: isNegative)
+      try expectFailure("reexpand(to: -1)", { try iter.reexpand(to: -1) }, matches: isNegative)
+      try expectFailure("pageCount(limit: -1)", { _ = try iter.pageCount(limit: -1) }, matches: isNegative)
+      try expectFailure("split(at: -1)", { _ = try iter.split(at: -1) }, matches: isNegative)
+      try expectFailure("extractPages(maxPages: 0)", { _ = try iter.extractPages(maxBytes: 1, maxPages: 0) },
+        matches: { if case .invalidArgument = $0 { true } else { false } })
+      try expectFailure("restore of a foreign state", { try iter.restore(foreign) }, matches: { $0 == .foreignState })
+      try expectFailure("extend past the source", { try iter.extend(by: layout.total - extent + 1) },
+        matches: { if case .countExceedsSource = $0 { true } else { false } })
+    case .queries(let cap):
+      var align: UInt = 0
+      var gap: UInt = 0
+      var pages = 0
+      var previousEnd: UInt? = nil
+      for (p, skip, len) in layout.covering(pos, count) where p.base != nil {
+        let start = p.address &+ UInt(skip)
+        align |= start | UInt(len)
+        if let previousEnd { gap |= start | previousEnd }
+        previousEnd = p.segmentEnd
+        pages += (Int(start & UInt(pageSize - 1)) + len + pageSize - 1) / pageSize
+      }
+      guard iter.alignment == align else { throw ModelDivergence(message: "alignment 0x\(String(iter.alignment, radix: 16)), model 0x\(String(align, radix: 16))") }
+      guard iter.gapAlignment == gap else { throw ModelDivergence(message: "gapAlignment 0x\(String(iter.gapAlignment, radix: 16)), model 0x\(String(gap, radix: 16))") }
+      let got = try iter.pageCount()
+      guard got == pages else { throw ModelDivergence(message: "pageCount \(got), model \(pages)") }
+      let capped = try iter.pageCount(limit: cap)
+      guard capped == min(cap, pages) else { throw ModelDivergence(message: "pageCount(limit: \(cap)) \(capped), model \(min(cap, pages))") }
+      let single = iter.singleSegmentCount
+      if iter.segmentsRemaining > 1 {
+        let seg = source.segment(at: iter.position.segmentIndex)
+        let want = min(count, seg.count - iter.position.offset)
+        guard single == want else { throw ModelDivergence(message: "singleSegmentCount \(single), model \(want)") }
+      } else if single != count {
+        throw ModelDivergence(message: "singleSegmentCount \(single) with one segment left, model \(count)")
+      }
+    case .gather(let capacity, let maxBytes):
+      var vectors = [iovec](repeating: iovec(), count: capacity)
+      let before = iter.saveState()
+      let result = try vectors.withUnsafeMutableBufferPointer { try iter.gather(into: $0, maxBytes: maxBytes) }
+      guard iter.saveState() == before else { throw ModelDivergence(message: "gather export moved the cursor") }
+      var want: [(UInt, Int)] = []
+      for (p, skip, len) in layout.covering(pos, min(maxBytes, count)) {
+        if p.base == nil || want.count == capacity { break }
+        want.append((p.address &+ UInt(skip), len))
+      }
+      let wantBytes = want.reduce(0) { $0 + $1.1 }
+      guard result.vectorCount == want.count, result.byteCount == wantBytes, result.isComplete == (wantBytes == count) else {
+        throw ModelDivergence(message: "gather export gave \(result), model \(want.count) entries with \(wantBytes) bytes")
+      }
+      for (k, w) in want.enumerated() {
+        guard UInt(bitPattern: vectors[k].iov_base) == w.0, vectors[k].iov_len == w.1 else {
+          throw ModelDivergence(message: "gather entry \(k) is out of order or mis-sized")
+        }
+      }
+    case .extract(let maxBytes, let maxPages, let retain):
+      let options: IterExtractionOptions = retain ? [.retain] : []
+      let limit = min(maxBytes, count)
+      if limit > 0 && !layout.hasMemory(pos) {
+        try expectFailure("extraction from bytes without memory", {
+          _ = try iter.extractPages(maxBytes: maxBytes, maxPages: maxPages, options: options)
+        }, matches: { if case .extractionUnsupported = $0 { true } else { false } })
+        return
+      }
+      let held = retentionProbe?()
+      let extraction = try iter.extractPages(maxBytes: maxBytes, maxPages: maxPages, options: options)
+      let got = extraction.count
+      guard got <= limit, (limit == 0) == (got == 0) else {
+        throw ModelDivergence(message: "extracted \(got) bytes; model allows 1...\(limit)")
+      }
+      if got > 0 {
+        let run = layout.covering(pos, got)
+        let start = run[0].piece.address &+ UInt(run[0].skip)
+        var expected = start
+        for (p, skip, len) in run {
+          guard p.address &+ UInt(skip) == expected else {
+            throw ModelDivergence(message: "the extracted run of \(got) bytes is not virtually contiguous")
+          }
+          expected &+= UInt(len)
+        }
+        let offset = Int(start & UInt(pageSize - 1))
+        let wantPages = (offset + got + pageSize - 1) / pageSize
+        guard extraction.offset == offset, extraction.pages.count == wantPages, wantPages <= maxPages else {
+          throw ModelDivergence(
+            message: "extraction offset \(extraction.offset) with \(extraction.pages.count) pages; model \(offset) with \(wantPages)")
+        }
+        let firstPage = start &- UInt(offset)
+        for (k, page) in extraction.pages.enumerated() where page.address != firstPage &+ UInt(k * pageSize) {
+          throw ModelDivergence(message: "extracted page \(k) is \(page), not the page under the run")
+        }
+        guard extraction.retentionKind == source.retention(for: options) else {
+          throw ModelDivergence(
+            message: "extraction holds \(extraction.retentionKind), the source says \(source.retention(for: options))")
+        }
+      }
+      extraction.release()
+      if let held, let probe = retentionProbe, probe() != held {
+        throw ModelDivergence(message: "after release the kind holds \(probe()) retentions, \(held) before the extraction")
+      }
+      moved(got)
+    case .splitAt(let n):
+      let (head, tail) = try iter.split(at: n)
+      let h = min(n, count)
+      guard head.count == h, tail.count == count - h, head.consumedCount == 0, tail.consumedCount == 0,
+        head.reexpandLimit == h, tail.reexpandLimit == count - h
+      else { throw ModelDivergence(message: "split(at: \(n)) gave \(head.count) + \(tail.count) bytes, model \(h) + \(count - h)") }
+      if !isDestination {
+        var a = head
+        var b = tail
+        let bytes = try a.read(upTo: .max) + b.read(upTo: .max)
+        guard bytes == Array(data[pos..<(pos + count)]) else {
+          throw ModelDivergence(message: "the halves of split(at: \(n)) read other bytes")
+        }
+      }
+      var piece = tail
+      let parent = iter.saveState()
+      try expectFailure("restore of the parent's state into a split piece", { try piece.restore(parent) },
+        matches: { $0 == .foreignState })
+    case .splitPieces(let size):
+      let pieces = try iter.split(maxPieceCount: size)
+      guard pieces.reduce(0, { $0 + $1.count }) == count, pieces.allSatisfy({ $0.count <= size && $0.count > 0 }) else {
+        throw ModelDivergence(message: "split(maxPieceCount: \(size)) does not cover the \(count) bytes left")
+      }
+      if !isDestination {
+        var all: [UInt8] = []
+        for var piece in pieces { all += try piece.read(upTo: .max) }
+        guard all == Array(data[pos..<(pos + count)]) else {
+          throw ModelDivergence(message: "the pieces of split(maxPieceCount: \(size)) read other bytes")
+        }
+      }
+    case .iteratorCopy(let m, let sizes, let seed):
+      var scratch = isDestination ? seededBytes(m, seed: seed) : [UInt8](repeating: 0, count: m)
+      let done: Int = try scratch.withUnsafeMutableBytes { raw in
+        var segments: [IterSegment] = []
+        var at = 0
+        for s in sizes {
+          segments.append(IterSegment(base: raw.baseAddress.map { $0 + at }, count: s))
+          at += s
+        }
+        let other = UnsafeSegmentList(segments)
+        if isDestination {
+          var from = try IovIter(other, direction: .source)
+          return try iter.copy(from: &from, maxCount: seed & 1 == 0 ? .max : m)
+        } else {
+          var into = try IovIter(other, direction: .destination)
+          return try into.copy(from: &iter)
+        }
+      }
+      guard done == min(m, count) else { throw ModelDivergence(message: "iterator copy moved \(done), model \(min(m, count))") }
+      if isDestination { modelWrite(scratch[0..<done]) } else { try expectRead(Array(scratch[0..<done]), "iterator copy") }
+      moved(done)
+    case .checksum(let n, let crc, let firstPart, let seed):
+      var inet = InternetChecksum()
+      var crc32c = CRC32C()
+      if isDestination {
+        let bytes = seededBytes(n, seed: seed)
+        let done = try bytes.withUnsafeBytes { raw in
+          crc ? try iter.write(raw, checksum: &crc32c) : try iter.write(raw, checksum: &inet)
+        }
+        guard done == min(n, count) else { throw ModelDivergence(message: "checksummed copy in moved \(done)") }
+        let covered = bytes[0..<done]
+        guard crc ? crc32c.value == referenceCRC32C(covered) : inet.value == referenceInternetChecksum(covered) else {
+          throw ModelDivergence(message: "the checksum of the bytes copied in is wrong")
+        }
+        modelWrite(covered)
+        moved(done)
+      } else {
+        var buffer = [UInt8](repeating: 0, count: n)
+        var done = try buffer.withUnsafeMutableBytes { raw in
+          crc
+            ? try iter.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<firstPart]), checksum: &crc32c)
+            : try iter.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<firstPart]), checksum: &inet)
+        }
+        let first = done
+        done += try buffer.withUnsafeMutableBytes { raw in
+          crc
+            ? try iter.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[first...]), checksum: &crc32c)
+            : try iter.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[first...]), checksum: &inet)
+        }
+        guard done == min(n, count) else { throw ModelDivergence(message: "checksummed copy out moved \(done)") }
+        try expectRead(Array(buffer[0..<done]), "checksummed copy out")
+        let covered = data[pos..<(pos + done)]
+        guard crc ? crc32c.value == referenceCRC32C(covered) : inet.value == referenceInternetChecksum(covered) else {
+          throw ModelDivergence(message: "the checksum of the bytes copied out is wrong")
+        }
+        moved(done)
+      }
+    case .walker(let maxCount, let budget):
+      var seen: [UInt8] = []
+      var left = budget
+      let dest = isDestination
+      let done = iter.iterateAndAdvance(maxCount: maxCount) { chunk, _ in
+        let take = min(chunk.count, left)
+        left -= take
+        if dest {
+          for k in 0..<take { chunk[k] = 0x5A }
+          seen += [UInt8](repeating: 0x5A, count: take)
+        } else {
+          seen += chunk[0..<take]
+        }
+        return take
+      }
+      // Chunks without memory are consumed without the body and use no budget.
+      var want = 0
+      var budgetLeft = budget
+      var wantBytes: [UInt8] = []
+      for (p, skip, len) in layout.covering(pos, min(max(0, maxCount), count)) {
+        if p.base == nil {
+          want += len
+          continue
+        }
+        let take = min(len, budgetLeft)
+        budgetLeft -= take
+        wantBytes += dest ? [UInt8](repeating: 0x5A, count: take) : Array(data[(p.start + skip)..<(p.start + skip + take)])
+        want += take
+        if take < len { break }
+      }
+      guard done == want, seen == wantBytes else {
+        throw ModelDivergence(message: "iterateAndAdvance handled \(done) bytes, model \(want)")
+      }
+      if dest {
+        for (p, skip, len) in layout.covering(pos, done) where p.base != nil {
+          for k in 0..<len { data[p.start + skip + k] = 0x5A }
+        }
+      }
+      moved(done)
+    case .peek:
+      var seen: [UInt8] = []
+      let before = iter.saveState()
+      iter.forEachChunk { span in
+        span.withUnsafeBytes { seen += $0 }
+        return true
+      }
+      guard iter.saveState() == before else { throw ModelDivergence(message: "forEachChunk moved the cursor") }
+      if !isDestination && seen != Array(data[pos..<(pos + count)]) {
+        throw ModelDivergence(message: "forEachChunk saw other bytes than the model's")
+      }
+    case .dup(let n):
+      var copy = iter
+      try copy.advance(by: n)
+    case .nextChunk(let n):
+      if isDestination {
+        var local = iter
+        let length = try fillNextMutableChunk(&local, n, with: 0xC3)
+        iter = local
+        // Memoryless bytes before the chunk were skipped: find where the chunk lies.
+        let moved = iter.consumedCount - pos
+        if length > 0 { data.replaceSubrange((pos + moved - length)..<(pos + moved), with: [UInt8](repeating: 0xC3, count: length)) }
+        self.moved(moved)
+      } else {
+        var local = iter
+        let bytes = try nextChunkBytes(&local, n)
+        iter = local
+        guard bytes.count <= max(0, n), (bytes.isEmpty) == (min(n, count) == 0) else {
+          throw ModelDivergence(message: "nextChunk(maxCount: \(n)) returned \(bytes.count) bytes with \(count) left")
+        }
+        try expectRead(bytes, "nextChunk")
+        moved(bytes.count)
+      }
+    case .memoryCheck:
+      try checkMemory()
+    }
+  }
+}
+
+private func isWrongDirection(_ e: IterError) -> Bool { if case .wrongDirection = e { true } else { false } }
+private func isNegative(_ e: IterError) -> Bool { if case .negativeCount = e { true } else { false } }
+
+private func nextChunkBytes<S: IterSegmentSource>(_ iter: inout IovIter<S>, _ n: Int) throws -> [UInt8] {
+  let chunk = try iter.nextChunk(maxCount: n)
+  return chunk.withUnsafeBytes { Array($0) }
+}
+
+private func fillNextMutableChunk<S: IterSegmentSource>(
+  _ iter: inout IovIter<S>, _ n: Int, with value: UInt8
+) throws -> Int {
+  var chunk = try iter.nextMutableChunk(maxCount: n)
+  for k in 0..<chunk.byteCount { chunk.storeBytes(of: value, toByteOffset: k, as: UInt8.self) }
+  return chunk.byteCount
+}

@@ -1,0 +1,2 @@
+// The package's own tests use the conformance suite's model and generators.
+@_exported public import IterConformance
