@@ -24,6 +24,15 @@ public struct ConformanceReport: Sendable, CustomStringConvertible {
     /// The shortest failing sequence of operations found, for a model violation.
     public var minimalSequence: [String]
 
+    /// Creates a violation.
+    public init(check: String, context: String, message: String, seed: UInt64? = nil, minimalSequence: [String] = []) {
+      self.check = check
+      self.context = context
+      self.message = message
+      self.seed = seed
+      self.minimalSequence = minimalSequence
+    }
+
     public var description: String {
       var text = "[\(check)] \(context): \(message)"
       if let seed { text += " (seed \(seed))" }
@@ -43,6 +52,11 @@ public struct ConformanceReport: Sendable, CustomStringConvertible {
   public var operationsRun = 0
   /// How many layouts were checked.
   public var layoutsChecked = 0
+
+  /// An empty report for `kind`.
+  public init(kind: String) {
+    self.kind = kind
+  }
 
   /// Whether the kind passed every check.
   public var isClean: Bool { violations.isEmpty }

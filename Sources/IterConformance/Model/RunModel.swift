@@ -84,10 +84,15 @@ private func shrink<S: IterSegmentSource>(
   var current = failing
   var replays = 0
   var chunk = max(1, current.count / 2)
-  while chunk >= 1 && replays < budget {
+  // Bounded by replays and by time: a kind whose segments change between calls
+  // can make every replay expensive, and a report now beats a shorter one later.
+  let clock = ContinuousClock()
+  let deadline = clock.now.advanced(by: .seconds(3))
+  func inBudget() -> Bool { replays < budget && clock.now < deadline }
+  while chunk >= 1 && inBudget() {
     var start = 0
     var removedAny = false
-    while start < current.count && replays < budget {
+    while start < current.count && inBudget() {
       var candidate = current
       candidate.removeSubrange(start..<min(start + chunk, candidate.count))
       replays += 1

@@ -28,7 +28,11 @@ extension IovIter {
     var skip = _offset
     var progress = 0
     var failure: E? = nil
+    // The count was checked against the segments, so the walk ends before
+    // this; the bound only stops a source whose segments changed underneath.
+    let end = _source.segmentCount
     repeat {
+      guard index < end else { break }
       let segment = _source.segment(at: index)
       let part = Swift.min(remaining, segment.count &- skip)
       if part > 0 {
