@@ -1,0 +1,206 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+public import Glibc
+public import IterCore
+
+/// An array of buffers lent by the application: the kernel's `ITER_IOVEC`.
+///
+/// The array is a copy of the descriptors it was imported from, checked and
+/// capped with the kernel's `import_iovec` rules, so later changes to the
+/// caller's `iovec` array (by a peer, say) cannot change it:
+///
+/// - more than ``maximumCount`` (`UIO_MAXIOV`, 1024) entries is
+///   `IterError.tooManySegments(count:limit:)`;
+/// - a negative length (an `iov_len` whose top bit is set, negative as
+///   `ssize_t`) is `IterError.invalidSegment(index:count:reason:)`;
+/// - a null base with a non-zero length, or a range that wraps past the end of
+///   the address space, is `IterError.invalidSegment(index:count:reason:)`
+///   (the checkable part of the kernel's `access_ok`, which gives `-EFAULT`);
+/// - the total is silently capped at `iterMaxReadWriteCount` (`MAX_RW_COUNT`)
+///   by shortening the entry that crosses it; later entries become empty.
+///
+/// Unlike ``UserImport/init(importing:)-(UnsafeBufferPointer<iovec>)``, these
+/// initializers keep a one-entry array as an array (a legal `ITER_IOVEC` with
+/// `nr_segs == 1`) instead of turning it into a ``UserBuffer``.
+///
+/// The memory is lent, not owned: it must stay mapped while a cursor or a pin
+/// uses it. Extraction pins (``extractPages(at:maxBytes:maxPages:options:)``).
+///
+/// The corresponding kernel type is `ITER_IOVEC` (`iov_iter_init`).
+@safe
+public struct UserIOVecArray: IterSegmentSource {
+  /// The most entries an import accepts: the kernel's `UIO_MAXIOV`, 1024.
+  public static let maximumCount = 1024
+
+  @usableFromInline
+  internal var _segments: ContiguousArray<IterSegment>
+
+  @usableFromInline
+  internal var _count: Int
+
+  @usableFromInline
+  internal var _isReadOnly: Bool
+
+  internal init(
+    _validated segments: ContiguousArray<IterSegment>, count: Int, isReadOnly: Bool
+  ) {
+    self._segments = segments
+    self._count = count
+    self._isReadOnly = isReadOnly
+  }
+
+  /// Imports a table of `iovec` descriptors with the kernel's `import_iovec`
+  /// rules (see ``UserIOVecArray``), keeping one entry as an array.
+  ///
+  /// The table is read once and copied; it may come from a peer.
+  ///
+  /// - Parameter vectors: The descriptors; `iov_len` is read as `ssize_t`.
+  /// - Throws: `IterError.tooManySegments(count:limit:)` or
+  ///   `IterError.invalidSegment(index:count:reason:)`; nothing is built.
+  /// - Complexity: O(*n*) for *n* entries.
+  ///
+  /// The corresponding kernel function is `import_iovec` followed by `iov_iter_init`.
+  public init(importing vectors: UnsafeBufferPointer<iovec>) throws(IterError) {
+    let (segments, total) = try _UserImportRules.importVector(count: vectors.count) { i in
+      unsafe IterSegment(base: vectors[i].iov_base, count: vectors[i].iov_len)
+    }
+    self.init(_validated: segments, count: total, isReadOnly: false)
+  }
+
+  /// Imports `buffers` with the kernel's `import_iovec` rules, keeping one
+  /// entry as an array.
+  ///
+  /// - Throws: `IterError.tooManySegments(count:limit:)` or
+  ///   `IterError.invalidSegment(index:count:reason:)`.
+  /// - Complexity: O(*n*).
+  ///
+  /// The corresponding kernel function is `import_iovec`.
+  public init(importing buffers: [UnsafeMutableRawBufferPointer]) throws(IterError) {
+    let (segments, total) = try unsafe _UserImportRules.importVector(count: buffers.count) { i in
+      unsafe IterSegment(buffers[i])
+    }
+    self.init(_validated: segments, count: total, isReadOnly: false)
+  }
+
+  /// Imports the read-only `buffers` with the kernel's `import_iovec` rules;
+  /// the result can only be a `IterDirection.source`.
+  ///
+  /// - Throws: `IterError.tooManySegments(count:limit:)` or
+  ///   `IterError.invalidSegment(index:count:reason:)`.
+  /// - Complexity: O(*n*).
+  ///
+  /// The corresponding kernel function is `import_iovec` (with `ITER_SOURCE`).
+  public init(importing buffers: [UnsafeRawBufferPointer]) throws(IterError) {
+    let (segments, total) = try unsafe _UserImportRules.importVector(count: buffers.count) { i in
+      unsafe IterSegment(readOnly: buffers[i])
+    }
+    self.init(_validated: segments, count: total, isReadOnly: true)
+  }
+
+  /// Imports raw `(base, count)` descriptors with the kernel's `import_iovec`
+  /// rules, keeping one entry as an array. A negative `IterSegment.count` is
+  /// the `ssize_t`-negative length the kernel refuses.
+  ///
+  /// - Throws: `IterError.tooManySegments(count:limit:)` or
+  ///   `IterError.invalidSegment(index:count:reason:)`.
+  /// - Complexity: O(*n*).
+  ///
+  /// The corresponding kernel function is `import_iovec`.
+  public init(importing segments: [IterSegment]) throws(IterError) {
+    let (checked, total) = try _UserImportRules.importVector(count: segments.count) { i in
+      segments[i]
+    }
+    self.init(_validated: checked, count: total, isReadOnly: false)
+  }
+
+  /// The checked and capped segments, including empty ones.
+  ///
+  /// - Complexity: O(1).
+  public var segments: ContiguousArray<IterSegment> { _segments }
+
+  /// The total number of bytes after the `MAX_RW_COUNT` cap (what
+  /// `import_iovec` returns).
+  ///
+  /// - Complexity: O(1).
+  @inlinable
+  public var count: Int { _count }
+
+  /// Whether the array was imported read-only (it can then only be a source).
+  ///
+  /// - Complexity: O(1).
+  @inlinable
+  public var isReadOnly: Bool { _isReadOnly }
+
+  /// The number of entries, including empty ones (the kernel's `nr_segs`).
+  ///
+  /// - Complexity: O(1).
+  @inlinable
+  public var segmentCount: Int { _segments.count }
+
+  /// The entry at `index`, where `0 <= index < segmentCount`.
+  ///
+  /// - Complexity: O(1).
+  @inlinable
+  public func segment(at index: Int) -> IterSegment { _segments[index] }
+
+  /// `IterMemoryKind.user`.
+  @inlinable
+  public var memoryKind: IterMemoryKind { .user }
+
+  /// Both directions, or `IterDirections.source` alone for a read-only array.
+  ///
+  /// - Complexity: O(1).
+  @inlinable
+  public var supportedDirections: IterDirections { _isReadOnly ? .source : .both }
+
+  /// `IterRetentionKind.pin` for every option set: the kernel always pins
+  /// user-backed pages on extraction.
+  ///
+  /// - Complexity: O(1).
+  ///
+  /// The corresponding kernel function is `iov_iter_extract_will_pin`.
+  @inlinable
+  public func retention(for options: IterExtractionOptions) -> IterRetentionKind { .pin }
+
+  /// Lists the pages under the next run, which never leaves its entry (one
+  /// `iovec` per call; empty entries are skipped), and pins them with
+  /// `mlock(2)` through ``UserPinRegistry/shared``.
+  ///
+  /// - Throws: `IterError.resourceLimit(resource:requested:limit:errno:)`
+  ///   when `RLIMIT_MEMLOCK` (or the kernel) refuses the pin;
+  ///   `IterError.invalidArgument(argument:value:reason:)` when the memory is
+  ///   not mapped. Nothing is pinned when it throws.
+  /// - Complexity: O(*p*) for *p* pages plus the empty entries skipped, and at
+  ///   most one `mlock(2)` per run of pages not already pinned.
+  ///
+  /// The corresponding kernel function is `iov_iter_extract_user_pages`
+  /// (`pin_user_pages_fast`).
+  public func extractPages(
+    at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
+  ) throws(IterError) -> IterExtraction {
+    try IterExtraction.singleSegmentRun(
+      of: self, at: position, maxBytes: maxBytes, maxPages: maxPages
+    ) { (start, count) throws(IterError) -> IterRetention in
+      try UserPinRegistry.shared.pin(address: start, count: count)
+    }
+  }
+}
+
+extension IovIter where Source == UserIOVecArray {
+  /// Imports `vectors` as an iovec array (one entry stays an array) and builds
+  /// a cursor over it.
+  ///
+  /// - Throws: The errors of
+  ///   ``UserIOVecArray/init(importing:)-(UnsafeBufferPointer<iovec>)``.
+  /// - Complexity: O(*n*).
+  ///
+  /// The corresponding kernel functions are `import_iovec` and `iov_iter_init`.
+  public init(
+    importing vectors: UnsafeBufferPointer<iovec>, direction: IterDirection
+  ) throws(IterError) {
+    try unsafe self.init(UserIOVecArray(importing: vectors), direction: direction)
+  }
+}

@@ -1,0 +1,228 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+public import Glibc
+public import IterCore
+
+/// The result of importing a user `iovec` table: a single buffer when the table
+/// had one entry, an array otherwise, as the kernel's `import_iovec` decides.
+///
+/// The kernel turns a one-entry import into an `ITER_UBUF`, which is cheaper to
+/// walk; the enum says which one you got, so a caller can switch once and keep
+/// a cursor specialised for that kind:
+///
+/// ```swift
+/// switch try UserImport(importing: vectors) {
+/// case .buffer(let buffer): var iter = try IovIter(buffer, direction: .destination) …
+/// case .vector(let array):  var iter = try IovIter(array, direction: .destination) …
+/// }
+/// ```
+///
+/// `UserImport` is also a source itself, for callers that do not care: it
+/// forwards to the case it holds, at the cost of one well-predicted branch per
+/// segment step. An empty table gives an empty ``vector(_:)`` with
+/// ``count`` 0.
+///
+/// Why an enum rather than one type with an `isSingleBuffer` flag: the
+/// single buffer has no array behind it (one segment, always) and the array has
+/// its own rules (one `iovec` per extraction call); two concrete types keep each
+/// fast path free of the other's checks, and the enum makes the kernel's
+/// choice visible in the type instead of in a flag that callers may ignore.
+///
+/// The corresponding kernel function is `import_iovec`.
+@safe
+public enum UserImport: IterSegmentSource {
+  /// The table had one entry: a single buffer (`ITER_UBUF`).
+  case buffer(UserBuffer)
+  /// The table had zero or at least two entries: an array (`ITER_IOVEC`).
+  case vector(UserIOVecArray)
+
+  /// Imports a table of `iovec` descriptors with the kernel's `import_iovec`
+  /// rules (see ``UserIOVecArray``); one entry becomes a ``buffer(_:)``.
+  ///
+  /// The table is read once and copied; it may come from a peer.
+  ///
+  /// - Throws: `IterError.tooManySegments(count:limit:)` or
+  ///   `IterError.invalidSegment(index:count:reason:)`.
+  /// - Complexity: O(*n*) for *n* entries.
+  ///
+  /// The corresponding kernel function is `import_iovec`.
+  public init(importing vectors: UnsafeBufferPointer<iovec>) throws(IterError) {
+    if vectors.count == 1 {
+      let entry = unsafe vectors[0]
+      self = try unsafe .buffer(
+        UserBuffer(importing: entry.iov_base, count: entry.iov_len))
+    } else {
+      self = try unsafe .vector(UserIOVecArray(importing: vectors))
+    }
+  }
+
+  /// Imports `buffers` with the kernel's `import_iovec` rules; one buffer
+  /// becomes a ``buffer(_:)``.
+  ///
+  /// - Throws: `IterError.tooManySegments(count:limit:)` or
+  ///   `IterError.invalidSegment(index:count:reason:)`.
+  /// - Complexity: O(*n*).
+  ///
+  /// The corresponding kernel function is `import_iovec`.
+  public init(importing buffers: [UnsafeMutableRawBufferPointer]) throws(IterError) {
+    if unsafe buffers.count == 1 {
+      self = try unsafe .buffer(UserBuffer(importing: buffers[0]))
+    } else {
+      self = try unsafe .vector(UserIOVecArray(importing: buffers))
+    }
+  }
+
+  /// Imports the read-only `buffers` with the kernel's `import_iovec` rules;
+  /// one buffer becomes a ``buffer(_:)``. The result can only be a source.
+  ///
+  /// - Throws: `IterError.tooManySegments(count:limit:)` or
+  ///   `IterError.invalidSegment(index:count:reason:)`.
+  /// - Complexity: O(*n*).
+  ///
+  /// The corresponding kernel function is `import_iovec` (with `ITER_SOURCE`).
+  public init(importing buffers: [UnsafeRawBufferPointer]) throws(IterError) {
+    if unsafe buffers.count == 1 {
+      self = try unsafe .buffer(UserBuffer(importing: buffers[0]))
+    } else {
+      self = try unsafe .vector(UserIOVecArray(importing: buffers))
+    }
+  }
+
+  /// Imports raw `(base, count)` descriptors with the kernel's `import_iovec`
+  /// rules; one descriptor becomes a ``buffer(_:)``. A negative
+  /// `IterSegment.count` is the `ssize_t`-negative length the kernel refuses.
+  ///
+  /// - Throws: `IterError.tooManySegments(count:limit:)` or
+  ///   `IterError.invalidSegment(index:count:reason:)`.
+  /// - Complexity: O(*n*).
+  ///
+  /// The corresponding kernel function is `import_iovec`.
+  public init(importing segments: [IterSegment]) throws(IterError) {
+    if segments.count == 1 {
+      self = try unsafe .buffer(UserBuffer(importing: segments[0].base, count: segments[0].count))
+    } else {
+      self = try .vector(UserIOVecArray(importing: segments))
+    }
+  }
+
+  /// The number of bytes after the `MAX_RW_COUNT` cap: what `import_iovec` returns.
+  ///
+  /// - Complexity: O(1).
+  @inlinable
+  public var count: Int {
+    switch self {
+    case .buffer(let buffer): buffer.count
+    case .vector(let array): array.count
+    }
+  }
+
+  /// Whether the import became a single buffer (`ITER_UBUF`).
+  ///
+  /// - Complexity: O(1).
+  @inlinable
+  public var isSingleBuffer: Bool {
+    if case .buffer = self { return true }
+    return false
+  }
+
+  /// The number of segments of the case held.
+  ///
+  /// - Complexity: O(1).
+  @inlinable
+  public var segmentCount: Int {
+    switch self {
+    case .buffer(let buffer): buffer.segmentCount
+    case .vector(let array): array.segmentCount
+    }
+  }
+
+  /// The segment at `index` of the case held.
+  ///
+  /// - Complexity: O(1).
+  @inlinable
+  public func segment(at index: Int) -> IterSegment {
+    switch self {
+    case .buffer(let buffer): buffer.segment(at: index)
+    case .vector(let array): array.segment(at: index)
+    }
+  }
+
+  /// `IterMemoryKind.user`.
+  @inlinable
+  public var memoryKind: IterMemoryKind { .user }
+
+  /// The directions of the case held.
+  ///
+  /// - Complexity: O(1).
+  @inlinable
+  public var supportedDirections: IterDirections {
+    switch self {
+    case .buffer(let buffer): buffer.supportedDirections
+    case .vector(let array): array.supportedDirections
+    }
+  }
+
+  /// `IterRetentionKind.pin` for every option set.
+  ///
+  /// - Complexity: O(1).
+  ///
+  /// The corresponding kernel function is `iov_iter_extract_will_pin`.
+  @inlinable
+  public func retention(for options: IterExtractionOptions) -> IterRetentionKind { .pin }
+
+  /// Extracts and pins as the case held does (one `iovec` per call).
+  ///
+  /// - Throws: `IterError.resourceLimit(resource:requested:limit:errno:)` or
+  ///   `IterError.invalidArgument(argument:value:reason:)`; nothing is pinned
+  ///   when it throws.
+  /// - Complexity: O(*p*) for *p* pages, plus the pin's system calls.
+  ///
+  /// The corresponding kernel function is `iov_iter_extract_user_pages`.
+  public func extractPages(
+    at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
+  ) throws(IterError) -> IterExtraction {
+    switch self {
+    case .buffer(let buffer):
+      try buffer.extractPages(
+        at: position, maxBytes: maxBytes, maxPages: maxPages, options: options)
+    case .vector(let array):
+      try array.extractPages(
+        at: position, maxBytes: maxBytes, maxPages: maxPages, options: options)
+    }
+  }
+}
+
+extension IovIter where Source == UserImport {
+  /// Imports `vectors` with the kernel's `import_iovec` rules (one entry
+  /// becomes a single buffer) and builds a cursor over the result.
+  ///
+  /// - Parameters:
+  ///   - vectors: The descriptors, which may come from a peer.
+  ///   - direction: Which way data moves.
+  /// - Throws: The errors of ``UserImport/init(importing:)-(UnsafeBufferPointer<iovec>)``,
+  ///   or `IterError.unsupportedDirection(_:kind:)`.
+  /// - Complexity: O(*n*).
+  ///
+  /// The corresponding kernel function is `import_iovec`.
+  public init(
+    importing vectors: UnsafeBufferPointer<iovec>, direction: IterDirection
+  ) throws(IterError) {
+    try unsafe self.init(UserImport(importing: vectors), direction: direction)
+  }
+
+  /// Imports `buffers` with the kernel's `import_iovec` rules and builds a
+  /// cursor over the result.
+  ///
+  /// - Throws: The errors of ``UserImport/init(importing:)-([UnsafeMutableRawBufferPointer])``.
+  /// - Complexity: O(*n*).
+  ///
+  /// The corresponding kernel function is `import_iovec`.
+  public init(
+    importing buffers: [UnsafeMutableRawBufferPointer], direction: IterDirection
+  ) throws(IterError) {
+    try unsafe self.init(UserImport(importing: buffers), direction: direction)
+  }
+}

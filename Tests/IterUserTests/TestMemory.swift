@@ -1,0 +1,85 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+import Glibc
+import IterCore
+
+let pageSize = IterPage.size
+
+/// Page-aligned anonymous memory from `mmap(2)`, unmapped when the last
+/// reference goes. `reserveOnly` maps `PROT_NONE` + `MAP_NORESERVE`: address
+/// space without memory, which must never be read or written.
+final class MappedPages {
+  let base: UnsafeMutableRawPointer
+  let byteCount: Int
+
+  init(pages: Int, reserveOnly: Bool = false) {
+    byteCount = pages * pageSize
+    let protection = reserveOnly ? PROT_NONE : PROT_READ | PROT_WRITE
+    let flags = MAP_PRIVATE | MAP_ANONYMOUS | (reserveOnly ? MAP_NORESERVE : 0)
+    let p = mmap(nil, byteCount, protection, flags, -1, 0)
+    precondition(p != MAP_FAILED && p != nil, "mmap of \(pages) pages failed: errno \(errno)")
+    base = p!
+  }
+
+  deinit { munmap(base, byteCount) }
+
+  var address: UInt { UInt(bitPattern: base) }
+  var buffer: UnsafeMutableRawBufferPointer {
+    UnsafeMutableRawBufferPointer(start: base, count: byteCount)
+  }
+  func pointer(_ offset: Int) -> UnsafeMutableRawPointer { base + offset }
+  func page(_ k: Int) -> IterPage { IterPage(address: address + UInt(k * pageSize)) }
+  func slice(_ offset: Int, _ count: Int) -> UnsafeMutableRawBufferPointer {
+    UnsafeMutableRawBufferPointer(start: base + offset, count: count)
+  }
+}
+
+/// The kernel's `VmLck` for this process, in kB, from /proc/self/status.
+func lockedKilobytes() -> Int {
+  statusField("VmLck:").flatMap { Int($0.split(separator: " ").first ?? "") } ?? -1
+}
+
+/// Whether the calling thread has `CAP_IPC_LOCK` in its effective set, which
+/// makes the kernel ignore `RLIMIT_MEMLOCK` for its `mlock(2)` calls.
+/// Capabilities are per thread (a uid change in one thread of an exit test's
+/// child may leave the main thread privileged), so this reads the thread's own
+/// status.
+func hasIPCLockCapability() -> Bool {
+  guard let hex = statusField("CapEff:", file: "/proc/thread-self/status"),
+    let bits = UInt64(hex, radix: 16)
+  else { return false }
+  return bits & (1 << 14) != 0  // CAP_IPC_LOCK = 14
+}
+
+private func statusField(_ name: String, file path: String = "/proc/self/status") -> String? {
+  guard let file = fopen(path, "r") else { return nil }
+  defer { fclose(file) }
+  var line: UnsafeMutablePointer<CChar>? = nil
+  var capacity = 0
+  defer { free(line) }
+  while getline(&line, &capacity, file) > 0 {
+    let text = String(cString: line!)
+    if text.hasPrefix(name) {
+      return String(
+        text.dropFirst(name.count).drop { $0 == " " || $0 == "\t" }.prefix { $0 != "\n" })
+    }
+  }
+  return nil
+}
+
+/// The soft and hard `RLIMIT_MEMLOCK`.
+func memlockLimit() -> rlimit {
+  var limit = rlimit()
+  precondition(getrlimit(__rlimit_resource_t(__RLIMIT_MEMLOCK.rawValue), &limit) == 0)
+  return limit
+}
+
+/// Sets `RLIMIT_MEMLOCK`; returns whether it worked.
+@discardableResult
+func setMemlockLimit(_ limit: rlimit) -> Bool {
+  var limit = limit
+  return setrlimit(__rlimit_resource_t(__RLIMIT_MEMLOCK.rawValue), &limit) == 0
+}
