@@ -1,0 +1,95 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+public import IterCore
+
+extension BioVecArray {
+  /// Lists the pages under the next virtually contiguous run, with the
+  /// kernel's `ITER_BVEC` rule.
+  ///
+  /// The run starts at `position` (empty entries there are skipped) and may
+  /// span several entries: it goes on to the next non-empty entry only while
+  /// the run so far ends on a page boundary and that entry starts at page
+  /// offset 0, at the address where the run ends. So only the first page has
+  /// an offset, and every page after it is used from its first byte. The run
+  /// is at most `maxBytes` bytes and `maxPages` pages.
+  ///
+  /// ```
+  ///   entries: [ .. 3000 ..|][|.. 4096 ..|][|.. 100 ][ 200 .. ]
+  ///   pages:    p0 (offset)   p1            p2     | stop: the next entry
+  ///                                                  does not start a page
+  /// ```
+  ///
+  /// Pages carry their pool frame numbers. Nothing is held unless `options`
+  /// contains `IterExtractionOptions.retain`: then each listed page gets one
+  /// reference on its folio (`folio_get`), and releasing the retention puts
+  /// each exactly once.
+  ///
+  /// - Throws: `IterError.invalidSegment(index:count:reason:)` when a
+  ///   reference was asked for and a folio under the run is no longer
+  ///   allocated; nothing is held then.
+  /// - Complexity: O(*p*) for *p* pages, plus the empty entries skipped.
+  ///
+  /// The corresponding kernel function is `iov_iter_extract_bvec_pages`
+  /// (behind `iov_iter_extract_pages`), which also stops at a chunk that does
+  /// not end a page or a later chunk that does not start one. The kernel does
+  /// not check that the next entry is at the next virtual address (its page
+  /// array is not a virtual range); here the run is one, so this checks.
+  public func extractPages(
+    at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
+  ) throws(IterError) -> IterExtraction {
+    let pageSize = IterPage.size
+    let mask = UInt(pageSize - 1)
+    let retain = options.contains(.retain)
+    var index = position.segmentIndex
+    var skip = position.offset
+    var remaining = maxBytes
+    var pages: [IterPage] = []
+    var references: [_PageReference] = []
+    var offset0 = 0
+    var size = 0
+    var runEnd: UInt = 0
+    run: while index < _entries.count && remaining > 0 {
+      let entry = _entries[index]
+      let available = entry.count - skip
+      if available <= 0 {
+        index += 1
+        skip = 0
+        continue
+      }
+      var address = entry.start + UInt(skip)
+      if pages.isEmpty {
+        offset0 = Int(address & mask)
+      } else if address & mask != 0 || address != runEnd {
+        break run
+      }
+      var left = Swift.min(available, remaining)
+      while left > 0 {
+        let pageStart = address & ~mask
+        let chunk = Swift.min(left, pageSize - Int(address & mask))
+        let frame = entry.folioFrame + Int((pageStart - entry.folioAddress) / UInt(pageSize))
+        pages.append(IterPage(address: pageStart, frame: UInt64(frame)))
+        if retain {
+          references.append(
+            _PageReference(
+              folio: _fragments[index].folio, segmentIndex: index, segmentCount: entry.count))
+        }
+        size += chunk
+        left -= chunk
+        remaining -= chunk
+        address += UInt(chunk)
+        // Stop at maxPages, and where a chunk does not end a page: the next
+        // byte would need an offset into a later page.
+        if pages.count >= maxPages || address & mask != 0 { break run }
+      }
+      runEnd = address
+      index += 1
+      skip = 0
+    }
+    guard !pages.isEmpty else { return .empty }
+    let retention = retain ? try _takePageReferences(references) : IterRetention()
+    return IterExtraction(pages: pages, offset: offset0, count: size, retention: retention)
+  }
+}

@@ -1,0 +1,283 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+import IterCore
+import IterPageFragment
+import Testing
+
+private let pageSize = IterPage.size
+
+@Suite("Page extraction")
+struct ExtractionTests {
+  /// A pool and one order-2 folio (four pages) at frame `z`.
+  private func fourPages() throws -> (PagePool, Folio, UInt64) {
+    let pool = try PagePool(pageCount: 16)
+    let z = try pool.allocateFolio(order: 2)
+    return (pool, z, UInt64(z.frame))
+  }
+
+  @Test func aBvecRunSpansEntriesThatEndAndStartPagesBackToBack() throws {
+    let (pool, z, f) = try fourPages()
+    let bvec = try BioVecArray([
+      PageFragment(folio: z, offset: 1000, length: pageSize - 1000),  // ends page 0
+      PageFragment(folio: z, offset: pageSize, length: pageSize),  // page 1, whole
+      PageFragment(folio: z, offset: 2 * pageSize, length: 100),  // starts page 2, ends inside it
+      // Starts inside page 2.
+      PageFragment(folio: z, offset: 2 * pageSize + 100, length: pageSize - 100),
+      PageFragment(folio: z, offset: 3 * pageSize, length: pageSize),  // page 3
+    ])
+    var iter = try IovIter(bvec, direction: .source)
+    let runs = try extractAll(&iter)
+    #expect(
+      runs == [
+        Run(frames: [f, f + 1, f + 2], offset: 1000, count: (pageSize - 1000) + pageSize + 100),
+        Run(frames: [f + 2, f + 3], offset: 100, count: (pageSize - 100) + pageSize),
+      ])
+    // The cursor moved by exactly the bytes extracted, entry by entry.
+    #expect(iter.count == 0)
+    #expect(iter.consumedCount == bvec.byteCount)
+    try z.put()
+    #expect(pool.audit().isEmpty)
+  }
+
+  @Test func aBvecRunStopsWhereTheNextEntryDoesNotStartAPage() throws {
+    let (_, z, f) = try fourPages()
+    let bvec = try BioVecArray([
+      PageFragment(folio: z, offset: 0, length: pageSize),
+      PageFragment(folio: z, offset: pageSize + 10, length: 10),
+    ])
+    var iter = try IovIter(bvec, direction: .source)
+    #expect(
+      try extractAll(&iter) == [
+        Run(frames: [f], offset: 0, count: pageSize), Run(frames: [f + 1], offset: 10, count: 10),
+      ])
+    try z.put()
+  }
+
+  @Test func aBvecRunStopsWhereAnEntryDoesNotEndAPage() throws {
+    let (_, z, f) = try fourPages()
+    // Virtually contiguous, but the second entry would need an offset into
+    // a later page of the run: the kernel makes that a second call.
+    let bvec = try BioVecArray([
+      PageFragment(folio: z, offset: 0, length: 100),
+      PageFragment(folio: z, offset: 100, length: 2 * pageSize - 100),
+    ])
+    var iter = try IovIter(bvec, direction: .source)
+    #expect(
+      try extractAll(&iter) == [
+        Run(frames: [f], offset: 0, count: 100),
+        Run(frames: [f, f + 1], offset: 100, count: 2 * pageSize - 100),
+      ])
+    try z.put()
+  }
+
+  @Test func pageAlignedEntriesAtUnrelatedAddressesAreSeparateRuns() throws {
+    let pool = try PagePool(pageCount: 8)
+    let a = try pool.allocatePage()
+    let gap = try pool.allocatePage()
+    let b = try pool.allocatePage()
+    #expect(b.frame == a.frame + 2)
+    let bvec = try BioVecArray([PageFragment(folio: a), PageFragment(folio: b)])
+    var iter = try IovIter(bvec, direction: .source)
+    #expect(
+      try extractAll(&iter) == [
+        Run(frames: [UInt64(a.frame)], offset: 0, count: pageSize),
+        Run(frames: [UInt64(b.frame)], offset: 0, count: pageSize),
+      ])
+    // Two folios that happen to be neighbours in the arena form one run.
+    let c = try pool.allocatePage()
+    #expect(c.frame == b.frame + 1)
+    var joined = try IovIter(
+      BioVecArray([PageFragment(folio: b, offset: 10), PageFragment(folio: c, length: 5)]),
+      direction: .source)
+    #expect(
+      try extractAll(&joined) == [
+        Run(frames: [UInt64(b.frame), UInt64(c.frame)], offset: 10, count: pageSize - 10 + 5)
+      ])
+    for folio in [a, gap, b, c] { try folio.put() }
+    #expect(pool.audit().isEmpty)
+  }
+
+  @Test func maxPagesCutsARunAndTheNextCallGoesOnFromAPageStart() throws {
+    let (_, z, f) = try fourPages()
+    let bvec = try BioVecArray([PageFragment(folio: z, offset: 1000)])
+    var iter = try IovIter(bvec, direction: .source)
+    #expect(
+      try extractAll(&iter, maxPages: 2) == [
+        Run(frames: [f, f + 1], offset: 1000, count: 2 * pageSize - 1000),
+        Run(frames: [f + 2, f + 3], offset: 0, count: 2 * pageSize),
+      ])
+    try z.put()
+  }
+
+  @Test func maxBytesCutsMidPageAndTheNextRunStartsWithThatOffset() throws {
+    let (_, z, f) = try fourPages()
+    let bvec = try BioVecArray([PageFragment(folio: z)])
+    var iter = try IovIter(bvec, direction: .source)
+    let first = try iter.extractPages(maxBytes: pageSize + 808, maxPages: 16)
+    #expect(first.pages.map(\.frame) == [f, f + 1])
+    #expect(first.offset == 0)
+    #expect(first.count == pageSize + 808)
+    first.release()
+    #expect(
+      try extractAll(&iter) == [
+        Run(frames: [f + 1, f + 2, f + 3], offset: 808, count: 3 * pageSize - 808)
+      ])
+    try z.put()
+  }
+
+  @Test func emptyEntriesInsideARunAreSkipped() throws {
+    let (_, z, f) = try fourPages()
+    let bvec = try BioVecArray([
+      PageFragment(folio: z, offset: 0, length: 0),
+      PageFragment(folio: z, offset: 0, length: pageSize),
+      PageFragment(folio: z, offset: 123, length: 0),
+      PageFragment(folio: z, offset: pageSize, length: 7),
+      PageFragment(folio: z, offset: 0, length: 0),
+    ])
+    var iter = try IovIter(bvec, direction: .source)
+    #expect(try extractAll(&iter) == [Run(frames: [f, f + 1], offset: 0, count: pageSize + 7)])
+    try z.put()
+  }
+
+  @Test func extractionStartsAtTheCursorPositionInsideAnEntry() throws {
+    let (_, z, f) = try fourPages()
+    let bvec = try BioVecArray([PageFragment(folio: z, offset: 2 * pageSize - 50, length: 100)])
+    var iter = try IovIter(bvec, direction: .source)
+    try iter.advance(by: 60)
+    #expect(try extractAll(&iter) == [Run(frames: [f + 2], offset: 10, count: 40)])
+    try iter.revert(by: 100)
+    #expect(
+      try extractAll(&iter) == [Run(frames: [f + 1, f + 2], offset: pageSize - 50, count: 100)])
+    try z.put()
+  }
+
+  @Test func byDefaultExtractionTakesNoReferences() throws {
+    let (pool, z, _) = try fourPages()
+    var iter = try IovIter(BioVecArray([PageFragment(folio: z)]), direction: .source)
+    let e = try iter.extractPages(maxBytes: .max, maxPages: 4)
+    #expect(e.retentionKind == .none)
+    #expect(z.referenceCount == 1)
+    e.release()
+    #expect(z.referenceCount == 1)
+    try z.put()
+    #expect(pool.audit().isEmpty)
+  }
+
+  @Test func retainTakesOneReferencePerPageAndReleasePutsEachOnce() throws {
+    let pool = try PagePool(pageCount: 8)
+    let a = try pool.allocatePage()
+    let b = try pool.allocateFolio(order: 1)
+    #expect(b.frame == a.frame + 2)
+    let glue = try pool.allocatePage()  // frame 1: makes a and b neighbours' neighbours
+    #expect(glue.frame == a.frame + 1)
+    let bvec = try BioVecArray([
+      PageFragment(folio: a, offset: 0), PageFragment(folio: glue), PageFragment(folio: b),
+    ])
+    var iter = try IovIter(bvec, direction: .source)
+    let e = try iter.extractPages(maxBytes: .max, maxPages: 16, options: .retain)
+    #expect(e.retentionKind == .pageReference)
+    #expect(e.pages.count == 4)
+    #expect(a.referenceCount == 2)
+    #expect(glue.referenceCount == 2)
+    #expect(b.referenceCount == 3)  // two of its pages are listed
+    #expect(pool.outstandingReferences == 3 + 4)
+    e.release()
+    #expect(a.referenceCount == 1)
+    #expect(glue.referenceCount == 1)
+    #expect(b.referenceCount == 1)
+    // A retention that reaches the end of its life releases too.
+    try iter.revert(by: 10)
+    do {
+      let dropped = try iter.extractPages(maxBytes: .max, maxPages: 16, options: .retain)
+      #expect(b.referenceCount == 2)
+      #expect(dropped.count == 10)
+    }
+    #expect(b.referenceCount == 1)
+    for folio in [a, glue, b] { try folio.put() }
+    #expect(pool.audit().isEmpty)
+  }
+
+  @Test func retainOnAFreedFolioIsATypedErrorAndHoldsNothing() throws {
+    let pool = try PagePool(pageCount: 8)
+    let a = try pool.allocatePage()
+    let b = try pool.allocatePage()
+    let bvec = try BioVecArray([PageFragment(folio: a), PageFragment(folio: b)])
+    var iter = try IovIter(bvec, direction: .source)
+    try b.put()  // the caller broke the lifetime rule
+    let state = iter.saveState()
+    #expect(
+      throws: IterError.invalidSegment(
+        index: 1, count: pageSize,
+        reason: "cannot take a page reference: \(PagePoolError.notAllocated(frame: b.frame))")
+    ) {
+      _ = try iter.extractPages(maxBytes: .max, maxPages: 4, options: .retain)
+    }
+    #expect(iter.saveState() == state)
+    #expect(iter.count == 2 * pageSize)
+    #expect(a.referenceCount == 1)
+    #expect(pool.audit().count == 1)
+    try a.put()
+    #expect(pool.audit().isEmpty)
+  }
+
+  @Test func aFolioQueueListsOneFolioPerCall() throws {
+    let pool = try PagePool(pageCount: 16)
+    let a = try pool.allocatePage()
+    let b = try pool.allocatePage()  // a's neighbour: still a separate call
+    let z = try pool.allocateFolio(order: 2)
+    let queue = try FolioQueue([a, b, z])
+    var iter = try IovIter(queue, direction: .source)
+    let f = UInt64(z.frame)
+    #expect(
+      try extractAll(&iter, maxPages: 3) == [
+        Run(frames: [UInt64(a.frame)], offset: 0, count: pageSize),
+        Run(frames: [UInt64(b.frame)], offset: 0, count: pageSize),
+        Run(frames: [f, f + 1, f + 2], offset: 0, count: 3 * pageSize),
+        Run(frames: [f + 3], offset: 0, count: pageSize),
+      ])
+    for folio in [a, b, z] { try folio.put() }
+  }
+
+  @Test func aFolioQueueCursorStartingInsideAFolioHasAFirstPageOffset() throws {
+    let pool = try PagePool(pageCount: 16)
+    let z = try pool.allocateFolio(order: 2)
+    let next = try pool.allocatePage()
+    let queue = try FolioQueue([z, next])
+    var iter = try IovIter(
+      queue, direction: .source, firstSlot: FolioQueue.Slot(index: 0), offset: pageSize + 904,
+      count: 3 * pageSize - 904 + 10)
+    let f = UInt64(z.frame)
+    #expect(
+      try extractAll(&iter) == [
+        Run(frames: [f + 1, f + 2, f + 3], offset: 904, count: 3 * pageSize - 904),
+        Run(frames: [UInt64(next.frame)], offset: 0, count: 10),
+      ])
+    try z.put()
+    try next.put()
+  }
+
+  @Test func aFolioQueueRetainsPerPageWhenAsked() throws {
+    let pool = try PagePool(pageCount: 16)
+    let z = try pool.allocateFolio(order: 2)
+    let queue = try FolioQueue([z])
+    #expect(queue.retention(for: []) == .none)
+    #expect(queue.retention(for: .retain) == .pageReference)
+    var iter = try IovIter(queue, direction: .destination)
+    let plain = try iter.extractPages(maxBytes: 10, maxPages: 4)
+    #expect(plain.retentionKind == .none)
+    #expect(z.referenceCount == 1)
+    plain.release()
+    let held = try iter.extractPages(maxBytes: .max, maxPages: 2, options: .retain)
+    #expect(held.pages.count == 2)
+    #expect(held.offset == 10)
+    #expect(held.count == 2 * pageSize - 10)
+    #expect(z.referenceCount == 3)
+    held.release()
+    #expect(z.referenceCount == 1)
+    try z.put()
+    #expect(pool.audit().isEmpty)
+  }
+}
