@@ -47,7 +47,7 @@ struct ExtractionTests {
 
   @Test func memorylessBytesCannotBeExtracted() throws {
     var iter = try IovIter(UnsafeSegmentList([IterSegment(base: nil, count: 10)]), direction: .destination)
-    #expect(throws: IterError.extractionUnsupported(kind: .user)) { try iter.extractPages(maxBytes: 5, maxPages: 1) }
+    #expect(throws: IterError.extractionUnsupported(kind: .user)) { _ = try iter.extractPages(maxBytes: 5, maxPages: 1) }
     #expect(iter.count == 10)
   }
 
