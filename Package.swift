@@ -45,6 +45,7 @@ let table: [(kind: Kind, name: String, path: String, deps: [Target.Dependency])]
   (.test, "IterKernelVirtualTests", "Tests/IterKernelVirtualTests",
    ["IterKernelVirtual", "IterTestSupport"]),
   (.test, "IterDiscardTests", "Tests/IterDiscardTests", ["IterDiscard", "IterTestSupport"]),
+  (.test, "IterChainTests", "Tests/IterChainTests", ["IterTypes", "IterTestSupport"]),
 ]
 
 let package = Package(

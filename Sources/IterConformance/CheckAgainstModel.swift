@@ -19,6 +19,7 @@ public struct ModelCheckFailure: Error, CustomStringConvertible {
   /// The shortest failing sequence of operations found.
   public let minimalSequence: [String]
 
+  /// The label, step, seeds and message, then the numbered minimal failing sequence.
   public var description: String {
     "model check '\(label)' diverged at step \(step) (seed \(seed); the test's base seed is "
       + "ITER_TEST_SEED=\(TestSeed.base)): \(message)\n  minimal failing sequence:\n    "

@@ -25,7 +25,7 @@ public struct ConformanceOptions: Sendable {
 }
 
 /// Checks a buffer kind against the reference model and the contract of
-/// ``IterSegmentSource``, and reports every violation.
+/// `IterSegmentSource`, and reports every violation.
 ///
 /// The suite asks `makeSource` for sources that describe given bytes (it
 /// picks the bytes and a seed for the factory's own choices, such as where
@@ -36,10 +36,10 @@ public struct ConformanceOptions: Sendable {
 /// - **bytes**: the segments describe exactly the bytes asked for.
 /// - **directions**: a cursor can be built in each supported direction, and
 ///   building one in an unsupported direction throws
-///   ``IterError/unsupportedDirection(_:kind:)``.
+///   `IterError.unsupportedDirection(_:kind:)`.
 /// - **walk**: stepping over every segment boundary forwards and back lands
 ///   where the byte offsets say.
-/// - **extraction**: the kind's ``IterSegmentSource/extractPages(at:maxBytes:maxPages:options:)``
+/// - **extraction**: the kind's `extractPages(at:maxBytes:maxPages:options:)`
 ///   keeps its contract at every position (at most the bytes and pages
 ///   allowed, a virtually contiguous run, only the first page offset, the
 ///   retention it declares, released exactly once when a probe is given).
@@ -247,7 +247,8 @@ private func checkExtraction<S: IterSegmentSource>(
         do {
           let result = try source.extractPages(
             at: IterPosition(segmentIndex: segmentIndex, offset: skip), maxBytes: maxBytes, maxPages: 3, options: options)
-          if let problem = extractionProblem(result, at: p.start + skip, maxBytes: maxBytes, layout: layout, source: source, options: options) {
+          let declared = source.retention(for: options, at: IterPosition(segmentIndex: segmentIndex, offset: skip))
+          if let problem = extractionProblem(result, at: p.start + skip, maxBytes: maxBytes, layout: layout, declared: declared) {
             violation("extraction", problem)
             return
           }
@@ -269,9 +270,8 @@ private func checkExtraction<S: IterSegmentSource>(
 }
 
 /// What is wrong with an extraction the kind made at logical byte `at`, if anything.
-private func extractionProblem<S: IterSegmentSource>(
-  _ result: borrowing IterExtraction, at: Int, maxBytes: Int, layout: FlatLayout, source: S,
-  options: IterExtractionOptions
+private func extractionProblem(
+  _ result: borrowing IterExtraction, at: Int, maxBytes: Int, layout: FlatLayout, declared: IterRetentionKind
 ) -> String? {
   let pageSize = IterPage.size
   if !layout.hasMemory(at) { return "extractPages listed pages for bytes without memory" }
@@ -294,8 +294,8 @@ private func extractionProblem<S: IterSegmentSource>(
   {
     return "the pages or offset extracted at byte \(at) are not those under the run"
   }
-  if result.retentionKind != source.retention(for: options) {
-    return "extraction holds \(result.retentionKind) but retention(for:) says \(source.retention(for: options))"
+  if result.retentionKind != declared {
+    return "extraction holds \(result.retentionKind) but retention(for:at:) says \(declared)"
   }
   return nil
 }

@@ -33,6 +33,8 @@ public struct ConformanceReport: Sendable, CustomStringConvertible {
       self.minimalSequence = minimalSequence
     }
 
+    /// The check, the context and the message on one line, then the seed and
+    /// the numbered minimal failing sequence, if any.
     public var description: String {
       var text = "[\(check)] \(context): \(message)"
       if let seed { text += " (seed \(seed))" }
@@ -64,6 +66,8 @@ public struct ConformanceReport: Sendable, CustomStringConvertible {
   /// Whether some violation came from the named check.
   public func violates(_ check: String) -> Bool { violations.contains { $0.check == check } }
 
+  /// `conforms` with the layouts and operations run, or every violation, one
+  /// per paragraph.
   public var description: String {
     if isClean {
       return "\(kind): conforms (\(layoutsChecked) layouts, \(operationsRun) model operations)"

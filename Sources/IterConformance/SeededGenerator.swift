@@ -25,6 +25,8 @@ public struct SeededGenerator: RandomNumberGenerator {
 /// The base seed of every randomised test: `ITER_TEST_SEED` from the
 /// environment (decimal or 0x-hex), or 0. Failures print the seed they ran with.
 public enum TestSeed {
+  /// `ITER_TEST_SEED` from the environment, read on every access; 0 when it
+  /// is unset or not a number.
   public static var base: UInt64 {
     guard let raw = getenv("ITER_TEST_SEED") else { return 0 }
     let text = String(cString: raw)

@@ -122,7 +122,7 @@ struct BrokenKindTests {
       return kind
     }
     #expect(report.violates("extraction"), "\(report)")
-    #expect(report.violations.contains { $0.message.contains("retention(for:) says pin") })
+    #expect(report.violations.contains { $0.message.contains("retention(for:at:) says pin") })
   }
 
   final class Holds: @unchecked Sendable {

@@ -15,7 +15,7 @@ let memlockLimitIsEnforced = !hasIPCLockCapability()
 
 /// Everything that pins (and so changes `VmLck`) or changes `RLIMIT_MEMLOCK`
 /// lives in this one serialized suite, so that no two such tests overlap.
-@Suite("User pinning and extraction", .serialized)
+@Suite("User pinning and extraction", .serialized, .pinsExclusively)
 struct UserPinningTests {
   let registry = UserPinRegistry.shared
 

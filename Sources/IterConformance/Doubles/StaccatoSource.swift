@@ -40,7 +40,7 @@ public struct StaccatoSource: IterSegmentSource, @unchecked Sendable {
   let storage: _DoubleStorage
   let segments: [IterSegment]
 
-  /// The memory kind reported; the default is ``IterMemoryKind/user``.
+  /// The memory kind reported; the default is `IterMemoryKind.user`.
   public var memoryKind: IterMemoryKind
 
   /// Creates a source holding `contents`, cut into segments of `segmentSizes`.
@@ -77,7 +77,9 @@ public struct StaccatoSource: IterSegmentSource, @unchecked Sendable {
     self.init(contents: contents, segmentSizes: sizes, gaps: gaps)
   }
 
+  /// The number of segments, as given (empty ones included).
   public var segmentCount: Int { segments.count }
+  /// The segment at `index`, where `0 <= index < segmentCount`.
   public func segment(at index: Int) -> IterSegment { segments[index] }
 }
 
@@ -98,6 +100,8 @@ public struct OneBytePerSegmentSource: IterSegmentSource, @unchecked Sendable {
     byteCount = contents.count
   }
 
+  /// One segment per byte.
   public var segmentCount: Int { byteCount }
+  /// The byte at `index`, as a one-byte segment.
   public func segment(at index: Int) -> IterSegment { IterSegment(base: storage.base + index, count: 1) }
 }

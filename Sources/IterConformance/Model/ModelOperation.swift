@@ -10,7 +10,15 @@ import IterCore
 public enum ModelOperation: Hashable, Sendable, CustomStringConvertible {
   /// How a copy hands its bytes over.
   public enum CopyForm: Int, Hashable, Sendable, CaseIterable {
-    case buffer, span, array, outputSpan
+    /// Through an unsafe raw buffer pointer.
+    case buffer
+    /// Through a `RawSpan` (in) or a `MutableRawSpan` (out).
+    case span
+    /// Through an array of bytes.
+    case array
+    /// Out into an `OutputRawSpan` whose initialised prefix must survive (on a
+    /// destination, a copy the wrong way that must be refused).
+    case outputSpan
   }
 
   /// Copy `n` bytes in (destination) or out (source); the written bytes come from `seed`.
@@ -60,6 +68,7 @@ public enum ModelOperation: Hashable, Sendable, CustomStringConvertible {
   /// Compare the memory with the model.
   case memoryCheck
 
+  /// The operation as one line of a minimal failing sequence.
   public var description: String {
     switch self {
     case .copy(let n, let form, _): "copy \(n) (\(form))"

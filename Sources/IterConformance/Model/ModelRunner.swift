@@ -335,6 +335,7 @@ final class ModelRunner<S: IterSegmentSource> {
         return
       }
       let held = retentionProbe?()
+      let declared = source.retention(for: options, at: iter.position)
       let extraction = try iter.extractPages(maxBytes: maxBytes, maxPages: maxPages, options: options)
       let got = extraction.count
       guard got <= limit, (limit == 0) == (got == 0) else {
@@ -360,9 +361,8 @@ final class ModelRunner<S: IterSegmentSource> {
         for (k, page) in extraction.pages.enumerated() where page.address != firstPage &+ UInt(k * pageSize) {
           throw ModelDivergence(message: "extracted page \(k) is \(page), not the page under the run")
         }
-        guard extraction.retentionKind == source.retention(for: options) else {
-          throw ModelDivergence(
-            message: "extraction holds \(extraction.retentionKind), the source says \(source.retention(for: options))")
+        guard extraction.retentionKind == declared else {
+          throw ModelDivergence(message: "extraction holds \(extraction.retentionKind), the source says \(declared)")
         }
       }
       extraction.release()

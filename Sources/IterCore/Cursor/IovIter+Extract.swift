@@ -56,9 +56,10 @@ extension IovIter {
   }
 
   /// Whether ``extractPages(maxBytes:maxPages:options:)`` pins the pages it
-  /// lists, so that the caller must release the pin.
+  /// lists next, so that the caller must release the pin. (For a chain, the
+  /// answer is the member's at the cursor's position.)
   ///
   /// The corresponding kernel function is `iov_iter_extract_will_pin`.
   @inlinable
-  public var extractionWillPin: Bool { _source.extractionWillPin }
+  public var extractionWillPin: Bool { _source.retention(for: [], at: position) == .pin }
 }

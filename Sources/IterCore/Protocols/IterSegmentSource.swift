@@ -63,6 +63,11 @@ public protocol IterSegmentSource {
   /// (true exactly when this is ``IterRetentionKind/pin`` for no options).
   func retention(for options: IterExtractionOptions) -> IterRetentionKind
 
+  /// What extraction at `position` holds for `options`. The default is
+  /// ``retention(for:)``; a source that mixes kinds (``IterChain``) answers
+  /// for the member at `position`.
+  func retention(for options: IterExtractionOptions, at position: IterPosition) -> IterRetentionKind
+
   /// Lists the pages under the next run of bytes that starts at `position`
   /// and takes the kind's retention on them.
   ///
@@ -95,6 +100,12 @@ extension IterSegmentSource {
   /// ``IterRetentionKind/none``.
   @inlinable
   public func retention(for options: IterExtractionOptions) -> IterRetentionKind { .none }
+
+  /// ``retention(for:)``, wherever the position.
+  @inlinable
+  public func retention(for options: IterExtractionOptions, at position: IterPosition) -> IterRetentionKind {
+    retention(for: options)
+  }
 
   /// One segment per call, holding nothing (the kernel's `ITER_KVEC` rule).
   public func extractPages(

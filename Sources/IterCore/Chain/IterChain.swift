@@ -1,0 +1,294 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+/// One member of a chain, as the chain keeps it.
+@usableFromInline
+internal struct _IterChainMember {
+  /// The member's own source, for extraction.
+  let source: any IterSegmentSource
+  /// The index of the member's first segment in the chain.
+  let firstSegment: Int
+  /// The index, in the member's source, of that segment.
+  let sourceFirstIndex: Int
+  /// Where in that segment of the source the chain's first byte of the member is.
+  let sourceFirstOffset: Int
+  /// The chain's byte offset of the member's first byte.
+  let startByte: Int
+  /// The member's bytes in the chain.
+  let byteCount: Int
+}
+
+/// The shared, append-only storage of a chain: the members' segments laid end
+/// to end, so that a cursor steps through a chain as fast as through an array.
+@usableFromInline
+internal final class _IterChainStorage {
+  @usableFromInline var segments: ContiguousArray<IterSegment> = []
+  /// The chain's byte offset of each segment's first byte.
+  var segmentStarts: ContiguousArray<Int> = []
+  /// The member each segment belongs to.
+  var memberOfSegment: ContiguousArray<Int> = []
+  var members: [_IterChainMember] = []
+  var byteCount = 0
+
+  init() {}
+}
+
+/// A buffer made of members of any kinds, mixed freely: the kernel's proposed
+/// `ITER_ITERLIST`, without its limits.
+///
+/// A chain is itself an ``IterSegmentSource``, so an ``IovIter`` over it has
+/// the whole operation set across member boundaries, both ways: copies,
+/// advance and revert into earlier members, truncate and reexpand, O(1) save
+/// and restore, counts, alignment, npages, gather export (in member order:
+/// a later member's bytes never come out before an earlier member's), split
+/// and the chunk walker.
+///
+/// ```swift
+/// let chain = IterChain(direction: .source)
+/// try chain.append(headerKVecs)          // kernel-virtual memory
+/// try chain.append(payloadBioVecs)       // page fragments
+/// try chain.append(trailerCursor)        // what is left of a user-buffer cursor
+/// var iter = try IovIter(chain, direction: .source)
+/// ```
+///
+/// - Members are sources of any kind (including kinds from outside the
+///   package, and other chains: nesting and the same member twice are both
+///   allowed, unlike `ITER_ITERLIST`), or cursors, whose remaining bytes (from
+///   their position, up to their count) become the member.
+/// - Every member must support the chain's direction; one that does not is
+///   refused when it is appended, so a chain's members never disagree.
+/// - The chain takes a member's segments when the member is appended; it does
+///   not see a member grow later.
+/// - Members can be appended while cursors walk the chain: the storage is
+///   shared. A cursor takes the new bytes in with ``IovIter/extend(by:)``, or
+///   append through the cursor with ``IovIter/append(_:)-(S)``.
+/// - Extraction never returns a run that spans two members; each run carries
+///   its member's retention (``retention(for:at:)`` says which), and the
+///   caller releases each one: a mixed chain gives mixed retentions.
+///
+/// The segments are copied into the chain's own array when a member is
+/// appended, so stepping costs what it costs over an array, whatever the mix:
+/// no dynamic dispatch per segment step. Only extraction calls the member's
+/// own code, once per run.
+///
+/// A chain is not `Sendable`: its storage is shared and appended to in place.
+public struct IterChain: IterSegmentSource {
+  @usableFromInline internal let _storage: _IterChainStorage
+
+  /// The direction every member supports and every cursor over the chain uses.
+  public let direction: IterDirection
+
+  /// Creates an empty chain for cursors of `direction`.
+  ///
+  /// - Complexity: O(1).
+  public init(direction: IterDirection) {
+    self._storage = _IterChainStorage()
+    self.direction = direction
+  }
+
+  /// Creates a chain of `members`, in order.
+  ///
+  /// - Throws: What ``append(_:)-(S)`` throws for the first member refused.
+  /// - Complexity: O(*n*) for *n* segments in all.
+  public init(direction: IterDirection, members: [any IterSegmentSource]) throws(IterError) {
+    self.init(direction: direction)
+    for member in members { try _append(member) }
+  }
+
+  /// The number of members.
+  public var memberCount: Int { _storage.members.count }
+
+  /// The number of bytes the members hold.
+  public var byteCount: Int { _storage.byteCount }
+
+  // MARK: - IterSegmentSource
+
+  /// The number of segments of all members.
+  ///
+  /// - Complexity: O(1).
+  @inlinable
+  public var segmentCount: Int { _storage.segments.count }
+
+  /// The segment at `index`, counting through the members in order.
+  ///
+  /// - Complexity: O(1).
+  @inlinable
+  public func segment(at index: Int) -> IterSegment { _storage.segments[index] }
+
+  /// `chain`.
+  public var memoryKind: IterMemoryKind { IterMemoryKind("chain") }
+
+  /// The chain's ``direction``.
+  public var supportedDirections: IterDirections {
+    direction == .source ? .source : .destination
+  }
+
+  /// What the first member holds on extraction with `options`, or
+  /// ``IterRetentionKind/none`` for an empty chain; use
+  /// ``retention(for:at:)`` for the member at a position.
+  public func retention(for options: IterExtractionOptions) -> IterRetentionKind {
+    _storage.members.first.map { $0.source.retention(for: options, at: _sourcePosition(of: $0, index: $0.firstSegment, offset: 0)) } ?? .none
+  }
+
+  /// What extraction at `position` holds: the answer of the member there.
+  ///
+  /// - Complexity: O(1).
+  public func retention(for options: IterExtractionOptions, at position: IterPosition) -> IterRetentionKind {
+    guard let (member, index, offset) = _locate(position) else { return .none }
+    return member.source.retention(for: options, at: _sourcePosition(of: member, index: index, offset: offset))
+  }
+
+  /// Lists the pages under the next run, asking the member at `position`; the
+  /// run stops at the member's end.
+  ///
+  /// - Complexity: The member's extraction cost.
+  public func extractPages(
+    at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
+  ) throws(IterError) -> IterExtraction {
+    guard let (member, index, offset) = _locate(position) else { return .empty }
+    let here = _storage.segmentStarts[index] + offset
+    let left = member.startByte + member.byteCount - here
+    return try member.source.extractPages(
+      at: _sourcePosition(of: member, index: index, offset: offset),
+      maxBytes: Swift.min(maxBytes, left), maxPages: maxPages, options: options)
+  }
+
+  /// The first non-empty segment at or after `position` with a byte left, its
+  /// member, and the offset into it.
+  private func _locate(_ position: IterPosition) -> (_IterChainMember, Int, Int)? {
+    var index = position.segmentIndex
+    var offset = position.offset
+    let segments = _storage.segments
+    while index < segments.count && offset >= segments[index].count {
+      index += 1
+      offset = 0
+    }
+    guard index < segments.count else { return nil }
+    return (_storage.members[_storage.memberOfSegment[index]], index, offset)
+  }
+
+  /// The position in a member's own source of the chain's segment `index`, `offset`.
+  private func _sourcePosition(of member: _IterChainMember, index: Int, offset: Int) -> IterPosition {
+    let local = index - member.firstSegment
+    return IterPosition(
+      segmentIndex: member.sourceFirstIndex + local,
+      offset: offset + (local == 0 ? member.sourceFirstOffset : 0))
+  }
+
+  // MARK: - Appending
+
+  /// Appends all of `source`'s bytes as a new member.
+  ///
+  /// - Throws: ``IterError/unsupportedDirection(_:kind:)`` if the member
+  ///   cannot be used in the chain's direction;
+  ///   ``IterError/invalidSegment(index:count:reason:)`` for a negative length
+  ///   or, in a source chain, a segment without memory;
+  ///   ``IterError/lengthOverflow(total:limit:)``. The chain is unchanged
+  ///   when it throws.
+  /// - Complexity: O(*n*) for the member's *n* segments.
+  public func append<S: IterSegmentSource>(_ source: S) throws(IterError) {
+    try _append(source)
+  }
+
+  /// Appends what is left of `cursor` (from its position, up to its count)
+  /// as a new member. The cursor itself is not changed.
+  ///
+  /// - Throws: ``IterError/wrongDirection(operation:direction:)`` if the
+  ///   cursor's direction is not the chain's; otherwise as ``append(_:)-(S)``.
+  /// - Complexity: O(*n*) for the segments the cursor's bytes cover.
+  public func append<S: IterSegmentSource>(_ cursor: IovIter<S>) throws(IterError) {
+    guard cursor.direction == direction else {
+      throw .wrongDirection(operation: "append to a \(direction) chain", direction: cursor.direction)
+    }
+    try _append(cursor.source, from: cursor.position, count: cursor.count)
+  }
+
+  private func _append(_ source: any IterSegmentSource) throws(IterError) {
+    try _append(source, from: IterPosition(segmentIndex: 0, offset: 0), count: nil)
+  }
+
+  /// Appends the bytes of `source` from `start`, at most `count` of them (all when nil).
+  private func _append(
+    _ source: any IterSegmentSource, from start: IterPosition, count: Int?
+  ) throws(IterError) {
+    guard source.supportedDirections.supports(direction) else {
+      throw .unsupportedDirection(direction, kind: source.memoryKind)
+    }
+    let storage = _storage
+    // Read the member's segments first: the member may be this very chain.
+    var taken: [IterSegment] = []
+    var left = count ?? Int.max
+    var index = start.segmentIndex
+    var skip = start.offset
+    let end = source.segmentCount
+    var bytes = 0
+    while index < end && left > 0 {
+      let segment = source.segment(at: index)
+      if segment.count < 0 {
+        throw .invalidSegment(index: index, count: segment.count, reason: "negative length")
+      }
+      let length = Swift.min(Swift.max(0, segment.count - skip), left)
+      if !segment.hasMemory && length > 0 && direction == .source {
+        throw .invalidSegment(index: index, count: segment.count, reason: "no memory to read in a source iterator")
+      }
+      let base = unsafe segment.base.map { unsafe $0 + skip }
+      taken.append(unsafe IterSegment(base: base, count: length))
+      let (sum, overflow) = bytes.addingReportingOverflow(length)
+      if overflow { throw .lengthOverflow(total: bytes, limit: Int.max) }
+      bytes = sum
+      if count != nil { left -= length }
+      index += 1
+      skip = 0
+    }
+    let (total, overflow) = storage.byteCount.addingReportingOverflow(bytes)
+    guard !overflow else { throw .lengthOverflow(total: storage.byteCount, limit: Int.max) }
+    let memberIndex = storage.members.count
+    storage.members.append(
+      _IterChainMember(
+        source: source, firstSegment: storage.segments.count, sourceFirstIndex: start.segmentIndex,
+        sourceFirstOffset: start.offset, startByte: storage.byteCount, byteCount: bytes))
+    var at = storage.byteCount
+    for segment in taken {
+      storage.segments.append(segment)
+      storage.segmentStarts.append(at)
+      storage.memberOfSegment.append(memberIndex)
+      at += segment.count
+    }
+    storage.byteCount = total
+  }
+}
+
+extension IovIter where Source == IterChain {
+  /// Builds a cursor over `chain` in the chain's direction.
+  ///
+  /// - Complexity: O(*n*) for *n* segments.
+  public init(_ chain: IterChain) throws(IterError) {
+    try self.init(chain, direction: chain.direction)
+  }
+
+  /// Appends all of `source` to the chain this cursor walks and takes its
+  /// bytes into the cursor's range and count.
+  ///
+  /// - Throws: As ``IterChain/append(_:)-(S)``; the cursor and the chain are
+  ///   unchanged when it throws.
+  /// - Complexity: O(*n*) for the member's segments, plus those from the
+  ///   cursor's position.
+  public mutating func append<S: IterSegmentSource>(_ source: S) throws(IterError) {
+    let before = self.source.byteCount
+    try self.source.append(source)
+    try extend(by: self.source.byteCount - before)
+  }
+
+  /// Appends what is left of `cursor` to the chain this cursor walks and takes
+  /// its bytes into this cursor's range and count.
+  ///
+  /// - Throws: As ``IterChain/append(_:)-(IovIter<S>)``.
+  /// - Complexity: As ``append(_:)-(S)``.
+  public mutating func append<S: IterSegmentSource>(_ cursor: IovIter<S>) throws(IterError) {
+    let before = self.source.byteCount
+    try self.source.append(cursor)
+    try extend(by: self.source.byteCount - before)
+  }
+}
