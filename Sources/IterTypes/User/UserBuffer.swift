@@ -30,7 +30,7 @@ public import IterCore
 ///
 /// The corresponding kernel type is `ITER_UBUF` (`iov_iter_ubuf`).
 @safe
-public struct UserBuffer: IterSegmentSource {
+public struct UserBuffer: UserMemorySource {
   @usableFromInline
   internal var _segment: IterSegment
 
@@ -117,53 +117,6 @@ public struct UserBuffer: IterSegmentSource {
   public func segment(at index: Int) -> IterSegment {
     assert(index == 0, "UserBuffer has one segment; asked for \(index)")
     return _segment
-  }
-
-  /// `IterMemoryKind.user`.
-  @inlinable
-  public var memoryKind: IterMemoryKind { .user }
-
-  /// Both directions, or `IterDirections.source` alone for a read-only buffer.
-  ///
-  /// - Complexity: O(1).
-  @inlinable
-  public var supportedDirections: IterDirections { _isReadOnly ? .source : .both }
-
-  /// `IterRetentionKind.pin` for every option set: the kernel always pins
-  /// user-backed pages on extraction, so `IterSegmentSource.extractionWillPin`
-  /// is `true`.
-  ///
-  /// - Complexity: O(1).
-  ///
-  /// The corresponding kernel function is `iov_iter_extract_will_pin`
-  /// (`user_backed_iter`).
-  @inlinable
-  public func retention(for options: IterExtractionOptions) -> IterRetentionKind { .pin }
-
-  /// Lists the pages under the next run of the buffer and pins them with
-  /// `mlock(2)` through ``UserPinRegistry/shared``.
-  ///
-  /// The run starts at `position` and is cut at `maxBytes` and `maxPages`;
-  /// only its first page starts at an offset. Release the returned retention
-  /// once to unpin.
-  ///
-  /// - Throws: `IterError.resourceLimit(resource:requested:limit:errno:)`
-  ///   when `RLIMIT_MEMLOCK` (or the kernel) refuses the pin;
-  ///   `IterError.invalidArgument(argument:value:reason:)` when the memory is
-  ///   not mapped. Nothing is pinned when it throws.
-  /// - Complexity: O(*p*) for *p* pages, plus at most one `mlock(2)` per run
-  ///   of pages not already pinned.
-  ///
-  /// The corresponding kernel function is `iov_iter_extract_user_pages`
-  /// (`pin_user_pages_fast`).
-  public func extractPages(
-    at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
-  ) throws(IterError) -> IterExtraction {
-    try IterExtraction.singleSegmentRun(
-      of: self, at: position, maxBytes: maxBytes, maxPages: maxPages
-    ) { (start, count) throws(IterError) -> IterRetention in
-      try UserPinRegistry.shared.pin(address: start, count: count)
-    }
   }
 }
 

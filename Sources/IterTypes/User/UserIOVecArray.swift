@@ -31,7 +31,7 @@ public import IterCore
 ///
 /// The corresponding kernel type is `ITER_IOVEC` (`iov_iter_init`).
 @safe
-public struct UserIOVecArray: IterSegmentSource {
+public struct UserIOVecArray: UserMemorySource {
   /// The most entries an import accepts: the kernel's `UIO_MAXIOV`, 1024.
   public static let maximumCount = 1024
 
@@ -145,48 +145,6 @@ public struct UserIOVecArray: IterSegmentSource {
   /// - Complexity: O(1).
   @inlinable
   public func segment(at index: Int) -> IterSegment { _segments[index] }
-
-  /// `IterMemoryKind.user`.
-  @inlinable
-  public var memoryKind: IterMemoryKind { .user }
-
-  /// Both directions, or `IterDirections.source` alone for a read-only array.
-  ///
-  /// - Complexity: O(1).
-  @inlinable
-  public var supportedDirections: IterDirections { _isReadOnly ? .source : .both }
-
-  /// `IterRetentionKind.pin` for every option set: the kernel always pins
-  /// user-backed pages on extraction.
-  ///
-  /// - Complexity: O(1).
-  ///
-  /// The corresponding kernel function is `iov_iter_extract_will_pin`.
-  @inlinable
-  public func retention(for options: IterExtractionOptions) -> IterRetentionKind { .pin }
-
-  /// Lists the pages under the next run, which never leaves its entry (one
-  /// `iovec` per call; empty entries are skipped), and pins them with
-  /// `mlock(2)` through ``UserPinRegistry/shared``.
-  ///
-  /// - Throws: `IterError.resourceLimit(resource:requested:limit:errno:)`
-  ///   when `RLIMIT_MEMLOCK` (or the kernel) refuses the pin;
-  ///   `IterError.invalidArgument(argument:value:reason:)` when the memory is
-  ///   not mapped. Nothing is pinned when it throws.
-  /// - Complexity: O(*p*) for *p* pages plus the empty entries skipped, and at
-  ///   most one `mlock(2)` per run of pages not already pinned.
-  ///
-  /// The corresponding kernel function is `iov_iter_extract_user_pages`
-  /// (`pin_user_pages_fast`).
-  public func extractPages(
-    at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
-  ) throws(IterError) -> IterExtraction {
-    try IterExtraction.singleSegmentRun(
-      of: self, at: position, maxBytes: maxBytes, maxPages: maxPages
-    ) { (start, count) throws(IterError) -> IterRetention in
-      try UserPinRegistry.shared.pin(address: start, count: count)
-    }
-  }
 }
 
 extension IovIter where Source == UserIOVecArray {

@@ -33,7 +33,7 @@ public import IterCore
 ///
 /// The corresponding kernel function is `import_iovec`.
 @safe
-public enum UserImport: IterSegmentSource {
+public enum UserImport: UserMemorySource {
   /// The table had one entry: a single buffer (`ITER_UBUF`).
   case buffer(UserBuffer)
   /// The table had zero or at least two entries: an array (`ITER_IOVEC`).
@@ -128,6 +128,17 @@ public enum UserImport: IterSegmentSource {
     return false
   }
 
+  /// Whether the case held was imported read-only.
+  ///
+  /// - Complexity: O(1).
+  @inlinable
+  public var isReadOnly: Bool {
+    switch self {
+    case .buffer(let buffer): buffer.isReadOnly
+    case .vector(let array): array.isReadOnly
+    }
+  }
+
   /// The number of segments of the case held.
   ///
   /// - Complexity: O(1).
@@ -147,50 +158,6 @@ public enum UserImport: IterSegmentSource {
     switch self {
     case .buffer(let buffer): buffer.segment(at: index)
     case .vector(let array): array.segment(at: index)
-    }
-  }
-
-  /// `IterMemoryKind.user`.
-  @inlinable
-  public var memoryKind: IterMemoryKind { .user }
-
-  /// The directions of the case held.
-  ///
-  /// - Complexity: O(1).
-  @inlinable
-  public var supportedDirections: IterDirections {
-    switch self {
-    case .buffer(let buffer): buffer.supportedDirections
-    case .vector(let array): array.supportedDirections
-    }
-  }
-
-  /// `IterRetentionKind.pin` for every option set.
-  ///
-  /// - Complexity: O(1).
-  ///
-  /// The corresponding kernel function is `iov_iter_extract_will_pin`.
-  @inlinable
-  public func retention(for options: IterExtractionOptions) -> IterRetentionKind { .pin }
-
-  /// Extracts and pins as the case held does (one `iovec` per call).
-  ///
-  /// - Throws: `IterError.resourceLimit(resource:requested:limit:errno:)` or
-  ///   `IterError.invalidArgument(argument:value:reason:)`; nothing is pinned
-  ///   when it throws.
-  /// - Complexity: O(*p*) for *p* pages, plus the pin's system calls.
-  ///
-  /// The corresponding kernel function is `iov_iter_extract_user_pages`.
-  public func extractPages(
-    at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
-  ) throws(IterError) -> IterExtraction {
-    switch self {
-    case .buffer(let buffer):
-      try buffer.extractPages(
-        at: position, maxBytes: maxBytes, maxPages: maxPages, options: options)
-    case .vector(let array):
-      try array.extractPages(
-        at: position, maxBytes: maxBytes, maxPages: maxPages, options: options)
     }
   }
 }

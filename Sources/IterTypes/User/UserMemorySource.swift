@@ -1,0 +1,67 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+public import IterCore
+
+/// A source of memory lent by the application: what ``UserBuffer``,
+/// ``UserIOVecArray`` and ``UserImport`` have in common.
+///
+/// Conforming gives a source the user kind's rules: its memory kind is
+/// `IterMemoryKind.user`; it can be written into unless it was imported
+/// read-only; and extraction pins the pages under each run with `mlock(2)`
+/// through ``UserPinRegistry/shared``, one segment (one `iovec`) per call, as
+/// the kernel pins user-backed iterators.
+public protocol UserMemorySource: IterSegmentSource {
+  /// Whether the memory was imported read-only; the source can then only be read.
+  var isReadOnly: Bool { get }
+}
+
+extension UserMemorySource {
+  /// `IterMemoryKind.user`.
+  @inlinable
+  public var memoryKind: IterMemoryKind { .user }
+
+  /// Both directions, or `IterDirections.source` alone when ``isReadOnly``.
+  ///
+  /// - Complexity: O(1).
+  @inlinable
+  public var supportedDirections: IterDirections { isReadOnly ? .source : .both }
+
+  /// `IterRetentionKind.pin` for every option set: the kernel always pins
+  /// user-backed pages on extraction, so `extractionWillPin` is `true`.
+  ///
+  /// - Complexity: O(1).
+  ///
+  /// The corresponding kernel function is `iov_iter_extract_will_pin`
+  /// (`user_backed_iter`).
+  @inlinable
+  public func retention(for options: IterExtractionOptions) -> IterRetentionKind { .pin }
+
+  /// Lists the pages under the next run, which never leaves its segment (one
+  /// `iovec` per call; empty segments are skipped), and pins them with
+  /// `mlock(2)` through ``UserPinRegistry/shared``.
+  ///
+  /// The run is cut at `maxBytes` and `maxPages`; only its first page starts
+  /// at an offset. Release the returned retention once to unpin.
+  ///
+  /// - Throws: `IterError.resourceLimit(resource:requested:limit:errno:)`
+  ///   when `RLIMIT_MEMLOCK` (or the kernel) refuses the pin;
+  ///   `IterError.invalidArgument(argument:value:reason:)` when the memory is
+  ///   not mapped. Nothing is pinned when it throws.
+  /// - Complexity: O(*p*) for *p* pages plus the empty segments skipped, and
+  ///   at most one `mlock(2)` per run of pages not already pinned.
+  ///
+  /// The corresponding kernel function is `iov_iter_extract_user_pages`
+  /// (`pin_user_pages_fast`).
+  public func extractPages(
+    at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
+  ) throws(IterError) -> IterExtraction {
+    try IterExtraction.singleSegmentRun(
+      of: self, at: position, maxBytes: maxBytes, maxPages: maxPages
+    ) { (start, count) throws(IterError) -> IterRetention in
+      try UserPinRegistry.shared.pin(address: start, count: count)
+    }
+  }
+}
