@@ -197,3 +197,74 @@ struct ChainTests {
     #expect(run.count == 3)  // the rest of the source's second segment
   }
 }
+
+@Suite("Chain lifetimes")
+struct ChainLifetimeTests {
+  final class Tracker: @unchecked Sendable {
+    nonisolated(unsafe) static var alive = 0
+    let memory = UnsafeMutableRawBufferPointer.allocate(byteCount: 8, alignment: 8)
+    init() { Tracker.alive += 1 }
+    deinit {
+      memory.deallocate()
+      Tracker.alive -= 1
+    }
+  }
+  struct Tracked: IterSegmentSource {
+    let tracker: Tracker
+    var segmentCount: Int { 1 }
+    func segment(at index: Int) -> IterSegment { IterSegment(tracker.memory) }
+  }
+
+  /// A chain that appends itself, or two chains that append each other, hold
+  /// no reference cycle: appending a chain appends its members.
+  @Test func chainsThatAppendEachOtherAreFreed() throws {
+    let before = Tracker.alive
+    do {
+      let a = IterChain(direction: .source)
+      try a.append(Tracked(tracker: Tracker()))
+      try a.append(a)
+      let b = IterChain(direction: .source)
+      try b.append(a)
+      try a.append(b)
+      #expect(a.byteCount == 8 * 4 && a.memberCount == 4)
+      var iter = try IovIter(a)
+      _ = try iter.read(upTo: 32)
+      #expect(Tracker.alive == before + 1)
+    }
+    #expect(Tracker.alive == before)
+  }
+
+  @Test func aChainCursorAppendedToAChainAddsItsRemainingMembers() throws {
+    let inner = try IterChain(direction: .source, members: [
+      StaccatoSource(contents: [1, 2, 3], segmentSizes: [3]),
+      StaccatoSource(contents: [4, 5, 6], segmentSizes: [1, 2]),
+      StaccatoSource(contents: [7, 8, 9], segmentSizes: [3]),
+    ])
+    var cursor = try IovIter(inner)
+    try cursor.advance(by: 4)
+    try cursor.truncate(to: 3)
+    let outer = IterChain(direction: .source)
+    try outer.append(cursor)
+    #expect(outer.memberCount == 2)
+    var iter = try IovIter(outer)
+    #expect(try iter.read(upTo: 10) == [5, 6, 7])
+    var extracting = try IovIter(outer)
+    let run = try extracting.extractPages(maxBytes: .max, maxPages: 4)
+    #expect(run.count == 2)  // the middle member's rest, never into the next member
+  }
+}
+
+@Suite("Discard chunks")
+struct DiscardChunkTests {
+  /// Skipping memoryless bytes takes them whole, not maxCount at a time (a
+  /// fuzzer found the old loop took count/maxCount steps).
+  @Test func nextMutableChunkSkipsAHugeDiscardAtOnce() throws {
+    var iter = try IovIter(discarding: Int.max / 2)
+    let clock = ContinuousClock()
+    let start = clock.now
+    let chunk = try iter.nextMutableChunk(maxCount: 1)
+    #expect(chunk.byteCount == 0)
+    #expect(iter.count == 0)
+    #expect(clock.now - start < .seconds(1))
+  }
+}

@@ -56,7 +56,9 @@ internal final class _IterChainStorage {
 /// - Members are sources of any kind (including kinds from outside the
 ///   package, and other chains: nesting and the same member twice are both
 ///   allowed, unlike `ITER_ITERLIST`), or cursors, whose remaining bytes (from
-///   their position, up to their count) become the member.
+///   their position, up to their count) become the member. A chain appended
+///   to a chain adds the members it holds over the appended range, so chains
+///   never hold each other and no reference cycle can form.
 /// - Every member must support the chain's direction; one that does not is
 ///   refused when it is appended, so a chain's members never disagree.
 /// - The chain takes a member's segments when the member is appended; it does
@@ -209,8 +211,71 @@ public struct IterChain: IterSegmentSource {
     try _append(source, from: IterPosition(segmentIndex: 0, offset: 0), count: nil)
   }
 
-  /// Appends the bytes of `source` from `start`, at most `count` of them (all when nil).
+  /// Appends the bytes of `source` from `start`, at most `count` of them (all
+  /// when nil). A chain is appended as the members it holds over that range,
+  /// so a chain never holds another chain: no reference cycle can form, even
+  /// when a chain appends itself, and extraction is one call deep.
   private func _append(
+    _ source: any IterSegmentSource, from start: IterPosition, count: Int?
+  ) throws(IterError) {
+    guard source.supportedDirections.supports(direction) else {
+      throw .unsupportedDirection(direction, kind: source.memoryKind)
+    }
+    if let inner = source as? IterChain {
+      // Work out every piece first: `inner` may be this very chain.
+      let pieces = inner._members(from: start, count: count)
+      let before = (_storage.members.count, _storage.segments.count, _storage.byteCount)
+      do {
+        for piece in pieces { try _appendLeaf(piece.source, from: piece.start, count: piece.count) }
+      } catch {
+        _truncate(members: before.0, segments: before.1, bytes: before.2)
+        throw error
+      }
+      return
+    }
+    try _appendLeaf(source, from: start, count: count)
+  }
+
+  /// The members of this chain over the bytes from `start` (at most `count`),
+  /// each as its own source, the position in it and the byte count.
+  private func _members(
+    from start: IterPosition, count: Int?
+  ) -> [(source: any IterSegmentSource, start: IterPosition, count: Int)] {
+    let storage = _storage
+    let segments = storage.segments
+    let first: Int
+    if start.segmentIndex < segments.count {
+      first = storage.segmentStarts[start.segmentIndex] + start.offset
+    } else {
+      first = storage.byteCount
+    }
+    let end = count.map { Swift.min(storage.byteCount, first + $0) } ?? storage.byteCount
+    var pieces: [(source: any IterSegmentSource, start: IterPosition, count: Int)] = []
+    for member in storage.members {
+      let from = Swift.max(first, member.startByte)
+      let to = Swift.min(end, member.startByte + member.byteCount)
+      guard from < to else { continue }
+      var index = member.firstSegment
+      while storage.segmentStarts[index] + segments[index].count <= from { index += 1 }
+      pieces.append(
+        (member.source, _sourcePosition(of: member, index: index, offset: from - storage.segmentStarts[index]),
+         to - from))
+    }
+    return pieces
+  }
+
+  /// Drops the members, segments and bytes appended after the given counts.
+  private func _truncate(members: Int, segments: Int, bytes: Int) {
+    let storage = _storage
+    storage.members.removeSubrange(members...)
+    storage.segments.removeSubrange(segments...)
+    storage.segmentStarts.removeSubrange(segments...)
+    storage.memberOfSegment.removeSubrange(segments...)
+    storage.byteCount = bytes
+  }
+
+  /// Appends the bytes of a source that is not a chain.
+  private func _appendLeaf(
     _ source: any IterSegmentSource, from start: IterPosition, count: Int?
   ) throws(IterError) {
     guard source.supportedDirections.supports(direction) else {

@@ -75,20 +75,28 @@ extension IovIter {
   /// `skipMemoryless` is set.
   @inlinable
   internal mutating func _nextChunk(_ maxCount: Int, skipMemoryless: Bool) -> IterSegment {
+    guard maxCount > 0 else { return unsafe IterSegment(base: nil, count: 0) }
     while true {
+      // Find the whole next chunk, then cut it at maxCount; a chunk without
+      // memory that is skipped is skipped whole, not maxCount bytes at a time.
       var chunk = unsafe IterSegment(base: nil, count: 0)
       var probe = self
       var taken = false
-      _ = unsafe probe._walk(Swift.max(0, maxCount)) { (base, n, _) throws(Never) -> Int in
+      _ = unsafe probe._walk(_count) { (base, n, _) throws(Never) -> Int in
         if taken { return 0 }
         taken = true
         chunk = unsafe IterSegment(base: base, count: n)
         return n
       }
+      if chunk.count == 0 || !skipMemoryless || chunk.hasMemory {
+        chunk.count = Swift.min(chunk.count, maxCount)
+        _advance(chunk.count)
+        return chunk
+      }
       _advance(chunk.count)
-      if chunk.count == 0 || !skipMemoryless || chunk.hasMemory { return chunk }
     }
   }
+
 
   /// Returns the next contiguous chunk of at most `maxCount` bytes as a span
   /// and moves the cursor past it, as ``advance(by:)`` by its size would.
