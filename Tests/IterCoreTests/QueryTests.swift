@@ -57,3 +57,23 @@ struct QueryTests {
     #expect(try iter.pageCount() == 0)
   }
 }
+
+@Suite("Huge values do not overflow")
+struct OverflowTests {
+  /// Found by the fuzzer: `split(maxPieceCount: .max)` overflowed.
+  @Test func splitWithNoPieceLimit() throws {
+    let iter = try IovIter(UnsafeSegmentList([IterSegment(base: nil, count: Int.max)]), direction: .destination)
+    let pieces = try iter.split(maxPieceCount: .max)
+    #expect(pieces.count == 1 && pieces[0].count == Int.max)
+    #expect(try iter.split(maxPieceCount: 1 << 62).count == 2)
+  }
+
+  @Test func pagesOfAHugeSegmentAtFakeAddresses() throws {
+    let page = IterPage.size
+    let huge = Int.max - 3 * page
+    var iter = try IovIter(fakeList([(UInt(page + 1), huge)]), direction: .source)
+    #expect(try iter.pageCount() == huge / page + 1)
+    let run = try iter.extractPages(maxBytes: .max, maxPages: 2)
+    #expect(run.count == 2 * page - 1 && run.pages.count == 2)
+  }
+}

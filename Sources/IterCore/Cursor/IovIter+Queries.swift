@@ -127,7 +127,7 @@ extension IovIter {
         size &-= length
         if segment.hasMemory {
           let offset = Int((segment.address &+ UInt(skip)) & UInt(pageSize &- 1))
-          pages &+= (offset &+ length &+ pageSize &- 1) / pageSize
+          pages &+= _pagesSpanned(offset: offset, length: length, pageSize: pageSize)
           if pages > limit { return limit }
         }
       }
@@ -136,4 +136,13 @@ extension IovIter {
     }
     return pages
   }
+}
+
+/// The pages that `length` bytes starting `offset` bytes into a page touch,
+/// without overflowing for any length up to `Int.max`.
+@inlinable
+internal func _pagesSpanned(offset: Int, length: Int, pageSize: Int) -> Int {
+  let whole = length / pageSize
+  let rest = length % pageSize
+  return whole + (offset + rest + pageSize - 1) / pageSize
 }

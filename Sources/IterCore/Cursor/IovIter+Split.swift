@@ -53,7 +53,7 @@ extension IovIter {
         argument: "maxPieceCount", value: maxPieceCount, reason: "must be at least 1")
     }
     var pieces: [IovIter] = []
-    pieces.reserveCapacity((_count + maxPieceCount - 1) / maxPieceCount)
+    pieces.reserveCapacity(_count / maxPieceCount + (_count % maxPieceCount == 0 ? 0 : 1))
     var rest = self
     while rest._count > 0 {
       let n = Swift.min(maxPieceCount, rest._count)

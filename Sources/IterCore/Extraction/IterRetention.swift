@@ -210,8 +210,9 @@ public struct IterExtraction: ~Copyable {
         let start = segment.address &+ UInt(skip)
         let pageSize = IterPage.size
         let offset = Int(start & UInt(pageSize - 1))
-        let pageCount = min((offset + size + pageSize - 1) / pageSize, maxPages)
-        let length = min(size, pageCount * pageSize - offset)
+        let spanned = _pagesSpanned(offset: offset, length: size, pageSize: pageSize)
+        let pageCount = min(spanned, maxPages)
+        let length = pageCount == spanned ? size : pageCount * pageSize - offset
         let first = start &- UInt(offset)
         var pages: [IterPage] = []
         pages.reserveCapacity(pageCount)
