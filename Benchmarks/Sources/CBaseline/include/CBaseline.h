@@ -1,0 +1,69 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter benchmarks: the C baseline.
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+// Plain C over plain `struct iovec` arrays: what a C program does by hand, and
+// what the kernel's iterate_iovec / iov_iter_advance / iov_iter_revert do.
+#ifndef CBASELINE_H
+#define CBASELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+/// A cursor over an iovec array: the user-space shape of `struct iov_iter`.
+typedef struct cb_iter {
+  const struct iovec *iov; ///< The whole array.
+  size_t nr_segs;          ///< Entries in the array.
+  size_t index;            ///< Current entry.
+  size_t offset;           ///< Offset into the current entry (iov_offset).
+  size_t count;            ///< Bytes left.
+  size_t consumed;         ///< Bytes moved over since the start.
+} cb_iter;
+
+/// Sets `it` to the start of `iov[0..<nr]`, covering `count` bytes.
+void cb_iter_init(cb_iter *it, const struct iovec *iov, size_t nr, size_t count);
+
+/// Gather: copies up to `len` bytes out of `iov` into `dst`; returns the bytes copied.
+size_t cb_gather(const struct iovec *iov, size_t nr, void *dst, size_t len);
+
+/// Scatter: copies up to `len` bytes from `src` into `iov`; returns the bytes copied.
+size_t cb_scatter(const struct iovec *iov, size_t nr, const void *src, size_t len);
+
+/// Scatter into iovecs of which some have a NULL base: those consume their
+/// bytes and keep none (a discard sink, the kernel's ITER_DISCARD).
+size_t cb_scatter_sink(const struct iovec *iov, size_t nr, const void *src, size_t len);
+
+/// Copies up to `len` bytes from the `src` iovecs into the `dst` iovecs, which
+/// may cut the bytes at different places (SPDK's `spdk_iovcpy`).
+size_t cb_iov_to_iov(const struct iovec *dst, size_t dnr, const struct iovec *src, size_t snr,
+                     size_t len);
+
+/// Moves the cursor forward by `n` bytes (the kernel's iov_iter_advance for ITER_IOVEC).
+void cb_advance(cb_iter *it, size_t n);
+
+/// Moves the cursor back by `n` bytes (the kernel's iov_iter_revert for ITER_IOVEC).
+void cb_revert(cb_iter *it, size_t n);
+
+/// Writes up to `cap` iovecs describing the cursor's next `max_bytes` bytes; returns
+/// the number written and stores the bytes described in `*bytes`.
+size_t cb_export(const cb_iter *it, struct iovec *out, size_t cap, size_t max_bytes,
+                 size_t *bytes);
+
+/// Saves a cursor and restores it `n` times (the cost of iov_iter_save_state +
+/// iov_iter_restore, a struct copy each way); returns a checksum of the states.
+size_t cb_save_restore(cb_iter *it, size_t n);
+
+/// Builds an iovec array of `n` entries over `base`, each `segment` bytes, into
+/// `out`, and validates it as the kernel's import does (total, no overflow);
+/// returns the total, or SIZE_MAX on a malformed entry.
+size_t cb_build(struct iovec *out, char *base, size_t n, size_t segment);
+
+/// An opaque call the optimiser cannot see through (it may read and write `*p`);
+/// both languages pay it once per operation in the save/restore and export loops.
+void cb_opaque(void *p);
+
+/// One plain memcpy: the limit.
+void cb_memcpy(void *dst, const void *src, size_t n);
+
+#endif
