@@ -78,6 +78,7 @@ public struct IovIter<Source: IterSegmentSource> {
   ///
   /// The corresponding kernel functions are `iov_iter_init`, `iov_iter_kvec`,
   /// `iov_iter_bvec` and `iov_iter_ubuf`.
+  @inlinable
   public init(_ source: Source, direction: IterDirection, count: Int? = nil) throws(IterError) {
     guard source.supportedDirections.supports(direction) else {
       throw .unsupportedDirection(direction, kind: source.memoryKind)
