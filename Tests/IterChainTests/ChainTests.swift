@@ -268,3 +268,19 @@ struct DiscardChunkTests {
     #expect(clock.now - start < .seconds(1))
   }
 }
+
+@Suite("Appending through a cursor")
+struct ChainCursorAppendTests {
+  /// Found by the fuzzer's author: a cursor whose range stops before the
+  /// chain's end would have taken in the bytes after its range.
+  @Test func appendThroughACursorWhoseRangeStopsShortIsRefused() throws {
+    let chain = try IterChain(direction: .source, members: [StaccatoSource(contents: [1, 2, 3, 4], segmentSizes: [4])])
+    let whole = try IovIter(chain)
+    var (head, _) = try whole.split(at: 2)
+    #expect(throws: IterError.self) { try head.append(StaccatoSource(contents: [9], segmentSizes: [1])) }
+    #expect(chain.byteCount == 4 && head.count == 2)
+    var tail = try whole.split(at: 2).tail
+    try tail.append(StaccatoSource(contents: [9], segmentSizes: [1]))
+    #expect(try tail.read(upTo: 10) == [3, 4, 9])
+  }
+}

@@ -336,12 +336,15 @@ extension IovIter where Source == IterChain {
   /// Appends all of `source` to the chain this cursor walks and takes its
   /// bytes into the cursor's range and count.
   ///
-  /// - Throws: As ``IterChain/append(_:)-(S)``; the cursor and the chain are
-  ///   unchanged when it throws.
+  /// - Throws: ``IterError/invalidArgument(argument:value:reason:)`` when the
+  ///   cursor's range does not reach the end of the chain (a split piece, or a
+  ///   cursor built with a smaller count): the new bytes would not follow its
+  ///   range. Otherwise as ``IterChain/append(_:)-(S)``. The cursor and the
+  ///   chain are unchanged when it throws.
   /// - Complexity: O(*n*) for the member's segments, plus those from the
   ///   cursor's position.
   public mutating func append<S: IterSegmentSource>(_ source: S) throws(IterError) {
-    let before = self.source.byteCount
+    let before = try _requireRangeAtChainEnd()
     try self.source.append(source)
     try extend(by: self.source.byteCount - before)
   }
@@ -349,11 +352,25 @@ extension IovIter where Source == IterChain {
   /// Appends what is left of `cursor` to the chain this cursor walks and takes
   /// its bytes into this cursor's range and count.
   ///
-  /// - Throws: As ``IterChain/append(_:)-(IovIter<S>)``.
+  /// - Throws: As ``IterChain/append(_:)-(IovIter<S>)``, and as ``append(_:)-(S)``.
   /// - Complexity: As ``append(_:)-(S)``.
   public mutating func append<S: IterSegmentSource>(_ cursor: IovIter<S>) throws(IterError) {
-    let before = self.source.byteCount
+    let before = try _requireRangeAtChainEnd()
     try self.source.append(cursor)
     try extend(by: self.source.byteCount - before)
+  }
+
+  /// The chain's byte count, after checking that this cursor's range ends there.
+  private func _requireRangeAtChainEnd() throws(IterError) -> Int {
+    let storage = source._storage
+    let here = _index < storage.segments.count ? storage.segmentStarts[_index] + _offset : storage.byteCount
+    let end = here + reexpandLimit
+    guard end == storage.byteCount else {
+      throw .invalidArgument(
+        argument: "range end", value: end,
+        reason: "the cursor's range ends before the chain's \(storage.byteCount) bytes do; "
+          + "append to the chain and extend a cursor whose range reaches its end")
+    }
+    return storage.byteCount
   }
 }
