@@ -190,6 +190,7 @@ final class ChainFuzz {
   func sameCase(_ a: IterError, _ b: IterError) -> Bool {
     switch (a, b) {
     case (.invalidSegment, .invalidSegment), (.lengthOverflow, .lengthOverflow): return true
+    case (.invalidArgument(let x, let v, _), .invalidArgument(let y, let w, _)): return x == y && v == w
     default: return a == b
     }
   }
@@ -201,7 +202,18 @@ final class ChainFuzz {
     // A chain that appends itself doubles; a few dozen doublings would fill
     // the memory. That is the caller's doing, not a bug: keep chains small.
     if case .itself = m, model.segmentCount > 512 { return nil }
-    let (want, segs) = expected(m, chain.direction, model)
+    var (want, segs) = expected(m, chain.direction, model)
+    if let cursor {
+      // Appending through a cursor needs the cursor's range to reach the end
+      // of the chain; otherwise the new bytes would not follow its range.
+      let it = cursor.pointee
+      var here = it.position.offset
+      for i in 0..<it.position.segmentIndex { here += chain.segment(at: i).count }
+      if here + it.reexpandLimit != chain.byteCount {
+        want = .invalidArgument(argument: "range end", value: here + it.reexpandLimit, reason: "")
+        segs = []
+      }
+    }
     let bytesBefore = chain.byteCount
     let countBefore = cursor?.pointee.count
     do throws(IterError) {
