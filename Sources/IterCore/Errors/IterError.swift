@@ -62,6 +62,25 @@ public enum IterError: Error, Hashable, Sendable {
 
   /// A system call failed with `errno`.
   case systemCall(name: String, errno: Int32)
+
+  /// An address range is not usable memory: part of it is not mapped, or it
+  /// is mapped without access (`PROT_NONE`). The kernel's `-EFAULT`.
+  case badAddress(address: UInt, count: Int, reason: String)
+
+  /// The source's segments no longer agree with the cursor: they changed under
+  /// it (shrank, grew, or ended early), which the protocol does not allow.
+  /// Nothing was moved. `remaining` is the bytes the cursor still expected.
+  case sourceChanged(segmentIndex: Int, remaining: Int, reason: String)
+
+  /// A buffer kind's ``IterSegmentSource/extractPages(at:maxBytes:maxPages:options:)``
+  /// returned a run that breaks the extraction contract (more bytes or pages
+  /// than allowed, an offset outside the first page, pages that do not hold
+  /// the bytes). A kind's output is input: the cursor checks it and did not move.
+  case extractionContractViolated(kind: IterMemoryKind, reason: String)
+
+  /// A copy between two cursors whose memory overlaps was refused; nothing
+  /// was copied. `count` is the bytes asked for.
+  case overlappingCopy(destinationAddress: UInt, sourceAddress: UInt, count: Int)
 }
 
 extension IterError: CustomStringConvertible {
@@ -98,6 +117,15 @@ extension IterError: CustomStringConvertible {
       "\(resource) refused \(requested) bytes (limit \(limit), errno \(errno))"
     case .systemCall(let name, let errno):
       "\(name) failed with errno \(errno)"
+    case .badAddress(let address, let count, let reason):
+      "\(count) bytes at 0x\(String(address, radix: 16)) are not usable memory: \(reason)"
+    case .sourceChanged(let index, let remaining, let reason):
+      "the source changed under the cursor at segment \(index) with \(remaining) bytes left: \(reason)"
+    case .extractionContractViolated(let kind, let reason):
+      "a \(kind) buffer's extraction broke the contract: \(reason)"
+    case .overlappingCopy(let to, let from, let count):
+      "copying \(count) bytes between cursors whose memory overlaps "
+        + "(destination 0x\(String(to, radix: 16)), source 0x\(String(from, radix: 16)))"
     }
   }
 }
