@@ -80,6 +80,35 @@ public struct IovIter<Source: IterSegmentSource> {
   /// `iov_iter_bvec` and `iov_iter_ubuf`.
   @inlinable
   public init(_ source: Source, direction: IterDirection, count: Int? = nil) throws(IterError) {
+    try self.init(source, direction: direction, offset: 0, count: count)
+  }
+
+  /// Creates a cursor over `source` that starts `offset` bytes in.
+  ///
+  /// The bytes before `offset` are outside the cursor's range: it cannot
+  /// revert into them, and ``consumedCount`` starts at 0. ``position`` and
+  /// ``segmentOffset`` are relative to the source's segments, so a cursor over
+  /// a folio started 100 bytes in reports a segment offset of 100, as the
+  /// kernel's `iov_offset` does. Every segment is checked as in
+  /// ``init(_:direction:count:)``.
+  ///
+  /// - Parameters:
+  ///   - source: The segments to walk.
+  ///   - direction: ``IterDirection/source`` or ``IterDirection/destination``.
+  ///   - offset: The bytes to step over before the range starts.
+  ///   - count: How many bytes the cursor covers from `offset`; `nil` for all.
+  /// - Throws: As ``init(_:direction:count:)``, and
+  ///   ``IterError/negativeCount(argument:value:)`` for a negative `offset`,
+  ///   ``IterError/countExceedsSource(count:available:)`` when `offset` (plus
+  ///   `count`) is more than the segments hold.
+  /// - Complexity: O(*n*) for *n* segments.
+  ///
+  /// The corresponding kernel function is `iov_iter_folio_queue` (its
+  /// `offset` argument); the other initialisers start at 0.
+  @inlinable
+  public init(
+    _ source: Source, direction: IterDirection, offset: Int, count: Int? = nil
+  ) throws(IterError) {
     guard source.supportedDirections.supports(direction) else {
       throw .unsupportedDirection(direction, kind: source.memoryKind)
     }
@@ -101,8 +130,12 @@ public struct IovIter<Source: IterSegmentSource> {
       total = sum
       i += 1
     }
-    let covered = count ?? total
-    guard covered <= total else { throw .countExceedsSource(count: covered, available: total) }
+    guard offset >= 0 else { throw .negativeCount(argument: "offset", value: offset) }
+    guard offset <= total else { throw .countExceedsSource(count: offset, available: total) }
+    let covered = count ?? (total &- offset)
+    guard covered <= total &- offset else {
+      throw .countExceedsSource(count: covered, available: total &- offset)
+    }
     self._source = source
     self._direction = direction
     self._index = 0
@@ -111,6 +144,20 @@ public struct IovIter<Source: IterSegmentSource> {
     self._consumed = 0
     self._extent = covered
     self._identity = _nextIterIdentity()
+    if offset > 0 {
+      // Step to the start like iov_iter_advance, stopping inside a segment
+      // (or on the one after the last byte when the offset ends one).
+      var size = offset
+      var index = 0
+      while index < n {
+        let length = source.segment(at: index).count
+        if size < length || (covered == 0 && size == length) { break }
+        size &-= length
+        index &+= 1
+      }
+      self._index = index
+      self._offset = size
+    }
   }
 
   /// The source the cursor walks.
