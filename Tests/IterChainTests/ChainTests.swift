@@ -123,7 +123,7 @@ struct ChainTests {
     while !iter.isEmpty {
       let member = consumed / 100
       let expected = [IterRetentionKind.ownerReference, .pageReference, .pin][member]
-      #expect(chain.retention(for: [.retain], at: iter.position) == expected)
+      #expect(try chain.retention(for: [.retain], at: iter.position) == expected)
       #expect(iter.extractionWillPin == (member == 2))
       let extraction = try iter.extractPages(maxBytes: .max, maxPages: 64, options: [.retain])
       #expect(extraction.count > 0 && (consumed + extraction.count - 1) / 100 == member, "a run crossed members")

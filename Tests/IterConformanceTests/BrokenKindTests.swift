@@ -179,7 +179,7 @@ struct BrokenKindTests {
       return kind
     }
     #expect(report.violates("extraction"), "\(report)")
-    #expect(report.violations.contains { $0.message.contains("not virtually contiguous") })
+    #expect(report.violations.contains { $0.message.contains("not a page list of the run") })
   }
 
   @Test func extractionWithWrongPagesIsReported() {
@@ -196,7 +196,7 @@ struct BrokenKindTests {
       return kind
     }
     #expect(report.violates("extraction"), "\(report)")
-    #expect(report.violations.contains { $0.message.contains("not those under the run") })
+    #expect(report.violations.contains { $0.message.contains("not a page list of the run") })
   }
 
   @Test func extractionOverReportingIsReportedNotTrapped() {

@@ -128,3 +128,45 @@ func seededBytes(_ n: Int, seed: UInt64) -> [UInt8] {
   }
   return bytes
 }
+
+extension FlatLayout {
+  /// Why a page list of `pages`, first used from `offset`, does not hold the
+  /// `count` bytes that start at logical byte `from`, or `nil` when it does.
+  ///
+  /// The kernel's extraction contract, checked against this model's own
+  /// record of where each byte lives: the pages in order, the first used from
+  /// `offset`, every later one from its first byte, every one but the last
+  /// used to its end. Virtual contiguity is not required (it is a rule of some
+  /// kinds, not of the protocol).
+  func pageListProblem(pages: [IterPage], offset: Int, count: Int, from: Int) -> String? {
+    let pageSize = IterPage.size
+    let mask = UInt(pageSize - 1)
+    guard offset >= 0 && offset < pageSize else {
+      return "offset \(offset) is not inside the first page"
+    }
+    let want = (offset + count + pageSize - 1) / pageSize
+    guard pages.count == want else {
+      return "\(pages.count) pages listed for \(count) bytes from offset \(offset); they touch \(want)"
+    }
+    var done = 0
+    for (piece, skip, length) in covering(from, count) {
+      guard piece.base != nil else { return "byte \(from + done) has no memory" }
+      var address = piece.address &+ UInt(skip)
+      var left = length
+      while left > 0 {
+        let at = offset + done
+        let (k, inPage) = (at / pageSize, at % pageSize)
+        if address & ~mask != pages[k].address || Int(address & mask) != inPage {
+          return "byte \(from + done) is at 0x\(String(address, radix: 16)), not at offset \(inPage) "
+            + "of page \(k) (\(pages[k]))"
+        }
+        let step = min(left, pageSize - inPage)
+        address &+= UInt(step)
+        left -= step
+        done += step
+      }
+    }
+    return nil
+  }
+}
+

@@ -292,8 +292,9 @@ final class ModelRunner<S: IterSegmentSource> {
         previousEnd = p.segmentEnd
         pages += (Int(start & UInt(pageSize - 1)) + len + pageSize - 1) / pageSize
       }
-      guard iter.alignment == align else { throw ModelDivergence(message: "alignment 0x\(String(iter.alignment, radix: 16)), model 0x\(String(align, radix: 16))") }
-      guard iter.gapAlignment == gap else { throw ModelDivergence(message: "gapAlignment 0x\(String(iter.gapAlignment, radix: 16)), model 0x\(String(gap, radix: 16))") }
+      let (gotAlign, gotGap) = (try iter.alignment, try iter.gapAlignment)
+      guard gotAlign == align else { throw ModelDivergence(message: "alignment 0x\(String(gotAlign, radix: 16)), model 0x\(String(align, radix: 16))") }
+      guard gotGap == gap else { throw ModelDivergence(message: "gapAlignment 0x\(String(gotGap, radix: 16)), model 0x\(String(gap, radix: 16))") }
       let got = try iter.pageCount()
       guard got == pages else { throw ModelDivergence(message: "pageCount \(got), model \(pages)") }
       let capped = try iter.pageCount(limit: cap)
@@ -335,31 +336,20 @@ final class ModelRunner<S: IterSegmentSource> {
         return
       }
       let held = retentionProbe?()
-      let declared = source.retention(for: options, at: iter.position)
+      let declared = try source.retention(for: options, at: iter.position)
       let extraction = try iter.extractPages(maxBytes: maxBytes, maxPages: maxPages, options: options)
       let got = extraction.count
       guard got <= limit, (limit == 0) == (got == 0) else {
         throw ModelDivergence(message: "extracted \(got) bytes; model allows 1...\(limit)")
       }
       if got > 0 {
-        let run = layout.covering(pos, got)
-        let start = run[0].piece.address &+ UInt(run[0].skip)
-        var expected = start
-        for (p, skip, len) in run {
-          guard p.address &+ UInt(skip) == expected else {
-            throw ModelDivergence(message: "the extracted run of \(got) bytes is not virtually contiguous")
-          }
-          expected &+= UInt(len)
+        guard extraction.pages.count <= maxPages else {
+          throw ModelDivergence(message: "extraction listed \(extraction.pages.count) pages; at most \(maxPages) allowed")
         }
-        let offset = Int(start & UInt(pageSize - 1))
-        let wantPages = (offset + got + pageSize - 1) / pageSize
-        guard extraction.offset == offset, extraction.pages.count == wantPages, wantPages <= maxPages else {
-          throw ModelDivergence(
-            message: "extraction offset \(extraction.offset) with \(extraction.pages.count) pages; model \(offset) with \(wantPages)")
-        }
-        let firstPage = start &- UInt(offset)
-        for (k, page) in extraction.pages.enumerated() where page.address != firstPage &+ UInt(k * pageSize) {
-          throw ModelDivergence(message: "extracted page \(k) is \(page), not the page under the run")
+        if let problem = layout.pageListProblem(
+          pages: extraction.pages, offset: extraction.offset, count: got, from: pos)
+        {
+          throw ModelDivergence(message: "the extracted pages are not a page list of the run: \(problem)")
         }
         guard extraction.retentionKind == declared else {
           throw ModelDivergence(message: "extraction holds \(extraction.retentionKind), the source says \(declared)")

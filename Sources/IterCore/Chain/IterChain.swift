@@ -131,15 +131,25 @@ public struct IterChain: IterSegmentSource {
   /// ``IterRetentionKind/none`` for an empty chain; use
   /// ``retention(for:at:)`` for the member at a position.
   public func retention(for options: IterExtractionOptions) -> IterRetentionKind {
-    _storage.members.first.map { $0.source.retention(for: options, at: _sourcePosition(of: $0, index: $0.firstSegment, offset: 0)) } ?? .none
+    guard let first = _storage.members.first else { return .none }
+    return (try? first.source.retention(
+      for: options, at: _sourcePosition(of: first, index: first.firstSegment, offset: 0))) ?? .none
   }
 
-  /// What extraction at `position` holds: the answer of the member there.
+  /// What extraction at `position` holds: the answer of the member there,
+  /// or ``IterRetentionKind/none`` at the end of the chain.
   ///
-  /// - Complexity: O(1).
-  public func retention(for options: IterExtractionOptions, at position: IterPosition) -> IterRetentionKind {
-    guard let (member, index, offset) = _locate(position) else { return .none }
-    return member.source.retention(for: options, at: _sourcePosition(of: member, index: index, offset: offset))
+  /// - Throws: ``IterError/invalidArgument(argument:value:reason:)`` for a
+  ///   negative segment index or offset, or an offset past its segment's end.
+  /// - Complexity: O(1), plus the empty segments stepped over.
+  public func retention(
+    for options: IterExtractionOptions, at position: IterPosition
+  ) throws(IterError) -> IterRetentionKind {
+    guard try IterExtraction.validateArguments(of: self, at: position, maxBytes: 1, maxPages: 1),
+      let (member, index, offset) = _locate(position)
+    else { return .none }
+    return try member.source.retention(
+      for: options, at: _sourcePosition(of: member, index: index, offset: offset))
   }
 
   /// Lists the pages under the next run, asking the member at `position`; the
@@ -149,7 +159,10 @@ public struct IterChain: IterSegmentSource {
   public func extractPages(
     at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
   ) throws(IterError) -> IterExtraction {
-    guard let (member, index, offset) = _locate(position) else { return .empty }
+    guard try IterExtraction.validateArguments(
+      of: self, at: position, maxBytes: maxBytes, maxPages: maxPages),
+      let (member, index, offset) = _locate(position)
+    else { return .empty }
     let here = _storage.segmentStarts[index] + offset
     let left = member.startByte + member.byteCount - here
     return try member.source.extractPages(

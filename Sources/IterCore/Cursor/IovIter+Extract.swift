@@ -12,10 +12,11 @@ extension IovIter {
   /// on them, and moves past the run.
   ///
   /// The run is at most `min(maxBytes, count, MAX_RW_COUNT)` bytes and at most
-  /// `maxPages` pages, virtually contiguous; only its first page starts at an
-  /// offset. How long a run is depends on the kind, as in the kernel: one
-  /// `iovec` or `kvec` per call, a `bio_vec` run until a chunk does not start a
-  /// page. What is held depends on the kind's code too
+  /// `maxPages` pages, listed as ``IterExtraction`` describes: only the first
+  /// page starts at an offset, and every page but the last is used to its end.
+  /// How long a run is depends on the kind, as in the kernel: one `iovec` or
+  /// `kvec` per call, a `bio_vec` run until a chunk does not start a page, a
+  /// folio queue's pages across folios. What is held depends on the kind's code too
   /// (``IterSegmentSource/retention(for:)``): the `IterUser` kinds pin; page
   /// fragments hold nothing unless ``IterExtractionOptions/retain`` asks for
   /// page references; kernel-virtual memory holds its owner; an
@@ -31,7 +32,10 @@ extension IovIter {
   /// - Throws: ``IterError/negativeCount(argument:value:)`` for a negative
   ///   `maxBytes`; ``IterError/invalidArgument(argument:value:reason:)`` for
   ///   `maxPages < 1`; ``IterError/extractionUnsupported(kind:)`` for discard;
-  ///   the kind's retention failure. Unchanged when it throws.
+  ///   the kind's retention failure;
+  ///   ``IterError/extractionContractViolated(kind:reason:)`` when the kind's
+  ///   run breaks the contract (checked on every call; what the kind took is
+  ///   released). Unchanged when it throws.
   /// - Complexity: O(*p*) for *p* pages, plus the kind's retention cost.
   ///
   /// The corresponding kernel function is `iov_iter_extract_pages`.
@@ -46,11 +50,16 @@ extension IovIter {
     guard limit > 0 else { return .empty }
     let extraction = try _source.extractPages(
       at: position, maxBytes: limit, maxPages: maxPages, options: options)
-    precondition(
-      extraction.count >= 0 && extraction.count <= limit
-        && extraction.pages.count <= maxPages,
-      "\(Source.self).extractPages returned \(extraction.count) bytes in "
-        + "\(extraction.pages.count) pages; allowed: 0...\(limit) bytes, \(maxPages) pages")
+    // A kind's output is input: check it before moving. On a violation the
+    // extraction is dropped here, which releases whatever it holds.
+    if let problem = extraction.contractViolation(
+      of: _source, at: position, maxBytes: limit, maxPages: maxPages)
+    {
+      throw .extractionContractViolated(
+        kind: _source.memoryKind,
+        reason: "extractPages(at: \(position.segmentIndex)+\(position.offset), maxBytes: \(limit), "
+          + "maxPages: \(maxPages), options: 0x\(String(options.rawValue, radix: 16))): \(problem)")
+    }
     _advance(extraction.count)
     return extraction
   }
@@ -61,5 +70,7 @@ extension IovIter {
   ///
   /// The corresponding kernel function is `iov_iter_extract_will_pin`.
   @inlinable
-  public var extractionWillPin: Bool { _source.retention(for: [], at: position) == .pin }
+  public var extractionWillPin: Bool {
+    ((try? _source.retention(for: [], at: position)) ?? .none) == .pin
+  }
 }

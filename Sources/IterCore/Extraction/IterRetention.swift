@@ -124,9 +124,14 @@ public struct IterPosition: Hashable, Sendable {
 
 /// The pages under one run of bytes, and what is held on them.
 ///
-/// Returned by ``IovIter/extractPages(maxBytes:maxPages:options:)``. Only the
-/// first page can start at an offset (``offset``); every other page is used
-/// from its first byte, and the run is virtually contiguous.
+/// Returned by ``IovIter/extractPages(maxBytes:maxPages:options:)``. The run
+/// is a page list, the kernel's contract: the pages in the order the bytes
+/// come, the first used from ``offset``, every later one from its first byte,
+/// every one but the last used to its end. So ``pages`` has exactly as many
+/// entries as the run touches, and byte *j* of the run lives at
+/// `pages[(offset + j) / pageSize].address + (offset + j) % pageSize`.
+/// Whether the pages are also virtually contiguous is each kind's own rule
+/// (user memory and bio_vecs are; a folio queue lists several folios).
 ///
 /// The corresponding kernel call is `iov_iter_extract_pages`, whose
 /// `*offset0` is ``offset`` and whose return value is ``count``.
@@ -176,6 +181,131 @@ public struct IterExtraction: ~Copyable {
     retention
   }
 
+  /// Why this extraction breaks the contract for a run that `source` holds from
+  /// `position`, or `nil` when it keeps it.
+  ///
+  /// The contract (see ``IterExtraction``): at least 1 and at most `maxBytes`
+  /// bytes; at most `maxPages` pages, page-aligned, exactly as many as the run
+  /// touches from ``offset``, which lies inside the first page; and the pages
+  /// hold the source's bytes: every byte of the run, read from `source`'s
+  /// segments from `position`, lies in the page and at the offset the page
+  /// list puts it. The cursor checks every extraction with this before it
+  /// moves, and the conformance suite reports what it says.
+  ///
+  /// - Parameters:
+  ///   - source: The source the extraction was made from.
+  ///   - position: Where the run starts in `source`.
+  ///   - maxBytes: The byte limit the kind was given.
+  ///   - maxPages: The page limit the kind was given.
+  /// - Returns: A sentence naming the first problem with its values, or `nil`.
+  /// - Complexity: O(*p* + *s*) for *p* pages and the *s* segments the run covers.
+  public func contractViolation<S: IterSegmentSource>(
+    of source: S, at position: IterPosition, maxBytes: Int, maxPages: Int
+  ) -> String? {
+    let pageSize = IterPage.size
+    let count = self.count
+    let offset = self.offset
+    let pages = self.pages
+    guard count >= 1 && count <= maxBytes else {
+      return "it gave \(count) bytes; allowed 1...\(maxBytes)"
+    }
+    guard pages.count <= maxPages else {
+      return "it listed \(pages.count) pages; allowed at most \(maxPages)"
+    }
+    guard offset >= 0 && offset < pageSize else {
+      return "its offset \(offset) is not inside the first page (0..<\(pageSize))"
+    }
+    let spanned = _pagesSpanned(offset: offset, length: count, pageSize: pageSize)
+    guard pages.count == spanned else {
+      return "it listed \(pages.count) pages for \(count) bytes from offset \(offset), which touch \(spanned)"
+    }
+    let mask = UInt(pageSize - 1)
+    for (k, page) in pages.enumerated() where page.address & mask != 0 {
+      return "page \(k) (\(page)) is not page-aligned"
+    }
+    // Walk the source's bytes of the run and check each chunk against the pages.
+    guard position.segmentIndex >= 0, position.offset >= 0 else {
+      return "the position \(position.segmentIndex)+\(position.offset) is negative"
+    }
+    var index = position.segmentIndex
+    var skip = position.offset
+    var done = 0
+    let end = source.segmentCount
+    while done < count {
+      guard index < end else {
+        return "the source's segments end \(count - done) bytes before the run's end"
+      }
+      let segment = source.segment(at: index)
+      let part = Swift.min(segment.count - skip, count - done)
+      if part > 0 {
+        guard segment.hasMemory else {
+          return "byte \(done) of the run is in segment \(index), which has no memory"
+        }
+        var address = segment.address &+ UInt(skip)
+        var left = part
+        while left > 0 {
+          let at = offset + done
+          let k = at / pageSize
+          let inPage = at % pageSize
+          if address & mask != UInt(inPage) || address & ~mask != pages[k].address {
+            return "byte \(done) of the run (segment \(index)+\(skip + part - left), at 0x"
+              + "\(String(address, radix: 16))) is not at offset \(inPage) of page \(k) (\(pages[k]))"
+          }
+          let step = Swift.min(left, pageSize - inPage)
+          address &+= UInt(step)
+          left -= step
+          done += step
+        }
+      }
+      index += 1
+      skip = 0
+    }
+    return nil
+  }
+
+  /// Checks the arguments of a direct call to
+  /// ``IterSegmentSource/extractPages(at:maxBytes:maxPages:options:)``, which
+  /// is public and can be called with values the cursor never passes.
+  ///
+  /// - Returns: `false` when there is nothing to extract (`maxBytes` is 0, or
+  ///   `position` is at or past the last segment); `true` otherwise.
+  /// - Throws: ``IterError/negativeCount(argument:value:)`` for a negative
+  ///   `maxBytes`; ``IterError/invalidArgument(argument:value:reason:)`` for
+  ///   `maxPages < 1`, a negative segment index or offset, or an offset past
+  ///   the end of its segment.
+  /// - Complexity: O(1).
+  public static func validateArguments<S: IterSegmentSource>(
+    of source: S, at position: IterPosition, maxBytes: Int, maxPages: Int
+  ) throws(IterError) -> Bool {
+    guard maxBytes >= 0 else { throw .negativeCount(argument: "maxBytes", value: maxBytes) }
+    guard maxPages >= 1 else {
+      throw .invalidArgument(argument: "maxPages", value: maxPages, reason: "must be at least 1")
+    }
+    guard position.segmentIndex >= 0 else {
+      throw .invalidArgument(
+        argument: "position.segmentIndex", value: position.segmentIndex, reason: "must not be negative")
+    }
+    guard position.offset >= 0 else {
+      throw .invalidArgument(argument: "position.offset", value: position.offset, reason: "must not be negative")
+    }
+    let end = source.segmentCount
+    guard position.segmentIndex < end else {
+      if position.offset > 0 {
+        throw .invalidArgument(
+          argument: "position.offset", value: position.offset,
+          reason: "is past the end of the source (\(end) segments)")
+      }
+      return false
+    }
+    let length = source.segment(at: position.segmentIndex).count
+    guard position.offset <= length else {
+      throw .invalidArgument(
+        argument: "position.offset", value: position.offset,
+        reason: "is past the end of segment \(position.segmentIndex) (\(length) bytes)")
+    }
+    return maxBytes > 0
+  }
+
   /// Lists the pages under the next run of one segment, the rule the kernel
   /// applies to `ITER_KVEC` (and, with pinning, to `ITER_IOVEC`): empty segments
   /// are skipped, the run never leaves its segment, and it is cut so that it
@@ -191,12 +321,15 @@ public struct IterExtraction: ~Copyable {
   ///   - maxPages: At most this many pages; at least 1.
   ///   - retain: Takes the kind's retention on the run's bytes.
   /// - Throws: ``IterError/extractionUnsupported(kind:)`` for a segment without
-  ///   memory; whatever `retain` throws.
+  ///   memory; the errors of ``validateArguments(of:at:maxBytes:maxPages:)``
+  ///   for arguments out of range; whatever `retain` throws.
   /// - Complexity: O(*p*) for *p* pages, plus the empty segments skipped.
   public static func singleSegmentRun<S: IterSegmentSource>(
     of source: S, at position: IterPosition, maxBytes: Int, maxPages: Int,
     retain: (_ start: UInt, _ count: Int) throws(IterError) -> IterRetention
   ) throws(IterError) -> IterExtraction {
+    guard try validateArguments(of: source, at: position, maxBytes: maxBytes, maxPages: maxPages)
+    else { return .empty }
     var index = position.segmentIndex
     var skip = position.offset
     let end = source.segmentCount

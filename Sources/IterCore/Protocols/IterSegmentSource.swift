@@ -66,23 +66,41 @@ public protocol IterSegmentSource {
   /// What extraction at `position` holds for `options`. The default is
   /// ``retention(for:)``; a source that mixes kinds (``IterChain``) answers
   /// for the member at `position`.
-  func retention(for options: IterExtractionOptions, at position: IterPosition) -> IterRetentionKind
+  ///
+  /// - Throws: ``IterError/invalidArgument(argument:value:reason:)`` for a
+  ///   position the source does not have, where the answer depends on it.
+  func retention(
+    for options: IterExtractionOptions, at position: IterPosition
+  ) throws(IterError) -> IterRetentionKind
 
   /// Lists the pages under the next run of bytes that starts at `position`
   /// and takes the kind's retention on them.
   ///
-  /// The cursor has clamped `maxBytes` to its count (at least 1) and checked
-  /// that `maxPages` is at least 1; it advances by the returned
-  /// ``IterExtraction/count`` afterwards. The run must be virtually contiguous,
-  /// start at ``IterExtraction/offset`` in its first page, and use every
-  /// later page from its first byte. It may skip empty segments at
-  /// `position`. The default lists one segment per call without retention
+  /// The run is a page list, the kernel's contract: the pages in the order
+  /// the bytes come, the first used from ``IterExtraction/offset``, every
+  /// later one from its first byte, every one but the last used to its end,
+  /// and each page the one that really holds those bytes. Whether the run
+  /// also stays inside virtually contiguous memory is the kind's own rule
+  /// (the kernel keeps `iovec`, `kvec` and `bio_vec` runs contiguous and lets
+  /// a folio queue list several folios). The run has at least 1 byte when
+  /// bytes remain, at most `maxBytes`, and at most `maxPages` pages.
+  ///
+  /// The cursor calls this with `position` on a byte that remains (it may sit
+  /// at the end of a segment when empty or exhausted segments follow: skip
+  /// them), `maxBytes` clamped to its count (at least 1), and `maxPages` at
+  /// least 1; it checks the result with
+  /// ``IterExtraction/contractViolation(of:at:maxBytes:maxPages:)`` and
+  /// advances by ``IterExtraction/count``. The method is public API, so it can
+  /// also be called directly with any values: check them with
+  /// ``IterExtraction/validateArguments(of:at:maxBytes:maxPages:)`` and throw,
+  /// never trap. The default lists one segment per call without retention
   /// (the kernel's `ITER_KVEC` rule), using
   /// ``IterExtraction/singleSegmentRun(of:at:maxBytes:maxPages:retain:)``.
   ///
   /// - Throws: ``IterError/extractionUnsupported(kind:)`` for a kind that has
-  ///   no pages, or the kind's own failure to retain (a pin over
-  ///   `RLIMIT_MEMLOCK`, say).
+  ///   no pages; the kind's own failure to retain (a pin over
+  ///   `RLIMIT_MEMLOCK`, say); the argument errors of
+  ///   ``IterExtraction/validateArguments(of:at:maxBytes:maxPages:)``.
   func extractPages(
     at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
   ) throws(IterError) -> IterExtraction
@@ -103,7 +121,9 @@ extension IterSegmentSource {
 
   /// ``retention(for:)``, wherever the position.
   @inlinable
-  public func retention(for options: IterExtractionOptions, at position: IterPosition) -> IterRetentionKind {
+  public func retention(
+    for options: IterExtractionOptions, at position: IterPosition
+  ) throws(IterError) -> IterRetentionKind {
     retention(for: options)
   }
 
