@@ -74,7 +74,7 @@ do {
   let gathered = try vectors.withUnsafeMutableBufferPointer { try from.gather(into: $0) }
   print("\nGather export for writev(2): \(gathered.vectorCount) iovecs, \(gathered.byteCount) bytes, complete: \(gathered.isComplete)")
   for v in vectors[0..<gathered.vectorCount] { print("  iov_len \(v.iov_len)") }
-  let alignment = from.alignment
+  let alignment = try from.alignment
   print("iov_iter_alignment: 2-byte aligned \(alignment & 1 == 0), 16-byte aligned \(alignment & 15 == 0); iov_iter_npages: \(try from.pageCount())")
 
   var crc = CRC32C()

@@ -71,7 +71,7 @@ struct InitTests {
     #expect(try iter.read(upTo: 10) == [])
     try iter.advance(by: 5)
     #expect(iter.segmentsRemaining == 0)
-    #expect(iter.alignment == 0 && iter.gapAlignment == 0)
+    #expect(try iter.alignment == 0 && iter.gapAlignment == 0)
     #expect(try iter.pageCount() == 0)
   }
 

@@ -11,7 +11,9 @@ extension IovIter {
   /// bytes are still fed to the checksum, as the kernel does.
   ///
   /// - Returns: The number of bytes copied.
-  /// - Throws: ``IterError/wrongDirection(operation:direction:)`` on a source cursor.
+  /// - Throws: ``IterError/wrongDirection(operation:direction:)`` on a source cursor;
+  ///   ``IterError/sourceChanged(segmentIndex:remaining:reason:)`` (cursor and
+  ///   checksum unchanged).
   /// - Complexity: O(*m* + *s*).
   ///
   /// The corresponding kernel functions are `csum_and_copy_to_iter` and
@@ -23,19 +25,26 @@ extension IovIter {
   ) throws(IterError) -> Int {
     try _requireDirection(.destination, "csum_and_copy_to_iter")
     guard let from = bytes.baseAddress else { return 0 }
-    return unsafe _walk(bytes.count) { (to, n, progress) throws(Never) -> Int in
+    let saved = checksum
+    var failed = true
+    defer { if _slowPath(failed) { checksum = saved } }
+    let done = try unsafe _walkChecked(bytes.count) { (to, n, progress) throws(Never) -> Int in
       let chunk = unsafe UnsafeRawBufferPointer(start: from + progress, count: n)
       if let to = unsafe to { unsafe to.copyMemory(from: from + progress, byteCount: n) }
       unsafe checksum.update(chunk)
       return n
     }
+    failed = false
+    return done
   }
 
   /// Copies bytes out of the cursor into `buffer` and feeds them to
   /// `checksum` in the same pass; see ``read(into:)-(UnsafeMutableRawBufferPointer)``.
   ///
   /// - Returns: The number of bytes copied.
-  /// - Throws: ``IterError/wrongDirection(operation:direction:)`` on a destination cursor.
+  /// - Throws: ``IterError/wrongDirection(operation:direction:)`` on a destination cursor;
+  ///   ``IterError/sourceChanged(segmentIndex:remaining:reason:)`` (cursor and
+  ///   checksum unchanged).
   /// - Complexity: O(*m* + *s*).
   ///
   /// The corresponding kernel function is `csum_and_copy_from_iter`.
@@ -46,11 +55,16 @@ extension IovIter {
   ) throws(IterError) -> Int {
     try _requireDirection(.source, "csum_and_copy_from_iter")
     guard let to = buffer.baseAddress else { return 0 }
-    return unsafe _walk(buffer.count) { (from, n, progress) throws(Never) -> Int in
+    let saved = checksum
+    var failed = true
+    defer { if _slowPath(failed) { checksum = saved } }
+    let done = try unsafe _walkChecked(buffer.count) { (from, n, progress) throws(Never) -> Int in
       guard let from = unsafe from else { return 0 }
       unsafe (to + progress).copyMemory(from: from, byteCount: n)
       unsafe checksum.update(UnsafeRawBufferPointer(start: to + progress, count: n))
       return n
     }
+    failed = false
+    return done
   }
 }

@@ -21,7 +21,10 @@ extension IovIter {
   /// - Parameter bytes: The bytes to copy in.
   /// - Returns: The number of bytes copied.
   /// - Throws: ``IterError/wrongDirection(operation:direction:)`` on a
-  ///   ``IterDirection/source`` cursor (the kernel warns and returns 0).
+  ///   ``IterDirection/source`` cursor (the kernel warns and returns 0);
+  ///   ``IterError/sourceChanged(segmentIndex:remaining:reason:)`` when the
+  ///   source's segments no longer hold the cursor's count (the cursor is
+  ///   unchanged; the bytes before the break were written).
   /// - Complexity: O(*m* + *s*) for *m* bytes over *s* segments.
   ///
   /// The corresponding kernel function is `copy_to_iter`.
@@ -30,7 +33,7 @@ extension IovIter {
   public mutating func write(_ bytes: UnsafeRawBufferPointer) throws(IterError) -> Int {
     try _requireDirection(.destination, "copy_to_iter")
     guard let from = bytes.baseAddress else { return 0 }
-    return unsafe _walk(bytes.count) { (to, n, progress) throws(Never) -> Int in
+    return try unsafe _walkChecked(bytes.count) { (to, n, progress) throws(Never) -> Int in
       if let to = unsafe to { unsafe to.copyMemory(from: from + progress, byteCount: n) }
       return n
     }
@@ -108,7 +111,7 @@ extension IovIter {
   public mutating func zero(_ n: Int) throws(IterError) -> Int {
     guard n >= 0 else { throw .negativeCount(argument: "n", value: n) }
     try _requireDirection(.destination, "iov_iter_zero")
-    return unsafe _walk(n) { (to, n, _) throws(Never) -> Int in
+    return try unsafe _walkChecked(n) { (to, n, _) throws(Never) -> Int in
       if let to = unsafe to { unsafe to.initializeMemory(as: UInt8.self, repeating: 0, count: n) }
       return n
     }
@@ -124,7 +127,10 @@ extension IovIter {
   ///
   /// - Returns: The number of bytes copied.
   /// - Throws: ``IterError/wrongDirection(operation:direction:)`` on a
-  ///   ``IterDirection/destination`` cursor (the kernel warns and returns 0).
+  ///   ``IterDirection/destination`` cursor (the kernel warns and returns 0);
+  ///   ``IterError/sourceChanged(segmentIndex:remaining:reason:)`` when the
+  ///   source's segments no longer hold the cursor's count (the cursor is
+  ///   unchanged).
   /// - Complexity: O(*m* + *s*).
   ///
   /// The corresponding kernel function is `copy_from_iter`.
@@ -133,7 +139,7 @@ extension IovIter {
   public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(IterError) -> Int {
     try _requireDirection(.source, "copy_from_iter")
     guard let to = buffer.baseAddress else { return 0 }
-    return unsafe _walk(buffer.count) { (from, n, progress) throws(Never) -> Int in
+    return try unsafe _walkChecked(buffer.count) { (from, n, progress) throws(Never) -> Int in
       guard let from = unsafe from else { return 0 }
       unsafe (to + progress).copyMemory(from: from, byteCount: n)
       return n
@@ -166,12 +172,20 @@ extension IovIter {
   @discardableResult
   public mutating func read(into output: inout OutputRawSpan) throws(IterError) -> Int {
     try _requireDirection(.source, "copy_from_iter")
-    return unsafe output.withUnsafeMutableBytes { (buffer, initialized) -> Int in
+    var failure: IterError? = nil
+    let n = unsafe output.withUnsafeMutableBytes { (buffer, initialized) -> Int in
       let free = unsafe UnsafeMutableRawBufferPointer(rebasing: buffer[initialized...])
-      let n = (try? unsafe read(into: free)) ?? 0
-      initialized += n
-      return n
+      do throws(IterError) {
+        let n = try unsafe read(into: free)
+        initialized += n
+        return n
+      } catch {
+        failure = error
+        return 0
+      }
     }
+    if let failure { throw failure }
+    return n
   }
 
   /// Copies up to `n` bytes out of the cursor into a new array.
@@ -187,9 +201,17 @@ extension IovIter {
     guard n >= 0 else { throw .negativeCount(argument: "n", value: n) }
     try _requireDirection(.source, "copy_from_iter")
     let wanted = Swift.min(n, _count)
-    return unsafe [UInt8](unsafeUninitializedCapacity: wanted) { buffer, initialized in
-      initialized = (try? unsafe read(into: UnsafeMutableRawBufferPointer(buffer))) ?? 0
+    var failure: IterError? = nil
+    let bytes = unsafe [UInt8](unsafeUninitializedCapacity: wanted) { buffer, initialized in
+      do throws(IterError) {
+        initialized = try unsafe read(into: UnsafeMutableRawBufferPointer(buffer))
+      } catch {
+        failure = error
+        initialized = 0
+      }
     }
+    if let failure { throw failure }
+    return bytes
   }
 
   /// Fills all of `buffer` from the cursor, or copies nothing.
@@ -253,9 +275,20 @@ extension IovIter {
   ///   - other: A ``IterDirection/source`` cursor of any kind.
   ///   - maxCount: At most this many bytes; the default is no limit.
   /// - Returns: The number of bytes copied.
+  /// The two cursors must not share memory: when any byte of the source lies
+  /// in the destination's memory the copy is refused with
+  /// ``IterError/overlappingCopy(destinationAddress:sourceAddress:count:)``
+  /// and nothing is written. (A piecewise copy over shared memory could read
+  /// bytes it had already overwritten; copy through a buffer of your own to
+  /// move bytes within one buffer.) Telling costs two passes over the
+  /// segments' addresses, and a sort only when their address hulls meet.
+  ///
   /// - Throws: ``IterError/wrongDirection(operation:direction:)`` unless this
   ///   cursor is a destination and `other` a source;
-  ///   ``IterError/negativeCount(argument:value:)`` for a negative `maxCount`.
+  ///   ``IterError/negativeCount(argument:value:)`` for a negative `maxCount`;
+  ///   ``IterError/overlappingCopy(destinationAddress:sourceAddress:count:)``;
+  ///   ``IterError/sourceChanged(segmentIndex:remaining:reason:)`` when
+  ///   either side's segments no longer hold its count.
   ///   Neither cursor changes when it throws.
   /// - Complexity: O(*m* + *s* + *t*) for *m* bytes over *s* and *t* segments.
   ///
@@ -270,12 +303,79 @@ extension IovIter {
     try _requireDirection(.destination, "copy to iterator")
     try other._requireDirection(.source, "copy from iterator")
     let n = Swift.min(maxCount, _count, other._count)
-    return unsafe other._walk(n) { (from, length, _) throws(Never) -> Int in
+    guard n > 0 else { return 0 }
+    if let overlap = _overlap(with: other, count: n) { throw overlap }
+    let savedSelf = (_index, _offset, _count, _consumed)
+    let savedOther = (other._index, other._offset, other._count, other._consumed)
+    let done = unsafe other._walk(n) { (from, length, _) throws(Never) -> Int in
       guard let from = unsafe from else { return 0 }
       return unsafe _walk(length) { (to, m, progress) throws(Never) -> Int in
         if let to = unsafe to { unsafe to.copyMemory(from: from + progress, byteCount: m) }
         return m
       }
     }
+    if _slowPath(done < n) {
+      // One side's segments no longer hold its count: undo both moves, then
+      // find which side it was.
+      (_index, _offset, _count, _consumed) = savedSelf
+      (other._index, other._offset, other._count, other._consumed) = savedOther
+      var probe = other
+      let theirs = unsafe probe._walk(n) { (_, length, _) throws(Never) -> Int in length }
+      if theirs < n { throw other._sourceChanged(at: probe._index, remaining: n &- theirs) }
+      var mine = self
+      let walked = unsafe mine._walk(n) { (_, length, _) throws(Never) -> Int in length }
+      throw _sourceChanged(at: mine._index, remaining: n &- walked)
+    }
+    return done
+  }
+
+  /// The memory ranges, as `(start, end)` addresses, of the next `n` bytes,
+  /// without moving; segments without memory give none.
+  @usableFromInline
+  internal func _ranges(_ n: Int, _ body: (UInt, UInt) -> Void) {
+    var probe = self
+    _ = unsafe probe._walk(n) { (base, length, _) throws(Never) -> Int in
+      if let base = unsafe base {
+        let start = UInt(bitPattern: base)
+        body(start, start &+ UInt(length))
+      }
+      return length
+    }
+  }
+
+  /// The error for copying `n` bytes from `other` into this cursor when some
+  /// byte of one lies in the memory of the other, or `nil`.
+  ///
+  /// Two passes find the address hulls of both sides; only when the hulls
+  /// meet are the ranges compared one by one (sorted, then swept).
+  @usableFromInline
+  internal func _overlap<Other: IterSegmentSource>(with other: IovIter<Other>, count n: Int) -> IterError? {
+    var low: (UInt, UInt) = (.max, .max)
+    var high: (UInt, UInt) = (0, 0)
+    _ranges(n) { start, end in
+      if start < low.0 { low.0 = start }
+      if end > high.0 { high.0 = end }
+    }
+    other._ranges(n) { start, end in
+      if start < low.1 { low.1 = start }
+      if end > high.1 { high.1 = end }
+    }
+    guard low.0 < high.1 && low.1 < high.0 else { return nil }
+    var mine: [(UInt, UInt)] = []
+    var theirs: [(UInt, UInt)] = []
+    _ranges(n) { mine.append(($0, $1)) }
+    other._ranges(n) { theirs.append(($0, $1)) }
+    mine.sort { $0.0 < $1.0 }
+    theirs.sort { $0.0 < $1.0 }
+    var i = 0
+    var j = 0
+    while i < mine.count && j < theirs.count {
+      let (a, b) = (mine[i], theirs[j])
+      if a.0 < b.1 && b.0 < a.1 {
+        return .overlappingCopy(destinationAddress: a.0, sourceAddress: b.0, count: n)
+      }
+      if a.1 <= b.1 { i += 1 } else { j += 1 }
+    }
+    return nil
   }
 }

@@ -41,7 +41,9 @@ extension IovIter {
   ///   - vectors: Storage for at most `vectors.count` entries, from the front.
   ///   - maxBytes: At most this many bytes; the default is no limit.
   /// - Returns: How many entries and bytes were written, and whether that is all.
-  /// - Throws: ``IterError/negativeCount(argument:value:)`` for a negative `maxBytes`.
+  /// - Throws: ``IterError/negativeCount(argument:value:)`` for a negative `maxBytes`;
+  ///   ``IterError/sourceChanged(segmentIndex:remaining:reason:)`` when the
+  ///   source's segments no longer hold the cursor's count.
   /// - Complexity: O(*s*) for the segments visited.
   ///
   /// The corresponding C structure is `struct iovec`; Rust `bytes` calls this
@@ -57,9 +59,12 @@ extension IovIter {
     var index = _index
     var skip = _offset
     let capacity = vectors.count
+    let end = _source.segmentCount
     while size > 0 && written < capacity {
+      guard index < end else { throw _sourceChanged(at: index, remaining: size) }
       let segment = _source.segment(at: index)
       let length = Swift.min(segment.count &- skip, size)
+      if _slowPath(length < 0) { throw _sourceChanged(at: index, remaining: size) }
       if length > 0 {
         guard let base = unsafe segment.base else { break }
         unsafe vectors[written] = iovec(iov_base: base + skip, iov_len: length)

@@ -17,6 +17,11 @@ extension IovIter {
   /// of the next one (which may itself be empty).
   ///
   /// If `step` throws, the cursor has moved past the bytes accepted before.
+  ///
+  /// The walk is bounded by the source's current `segmentCount` and stops at
+  /// a segment shorter than the cursor's offset into it (a source that changed
+  /// underneath, which the protocol forbids); it then returns fewer bytes than
+  /// asked, and ``_walkChecked(_:_:)`` turns that into a typed error.
   @inlinable @inline(__always)
   internal mutating func _walk<E: Error>(
     _ length: Int,
@@ -49,6 +54,8 @@ extension IovIter {
         skip &+= done
         remaining &-= done
         if skip < segment.count || failure != nil { break }
+      } else if part < 0 {
+        break  // shorter than the offset into it, or a negative length: changed underneath
       }
       index &+= 1
       skip = 0
@@ -61,25 +68,70 @@ extension IovIter {
     return progress
   }
 
+  /// Walks `length` bytes for a step that accepts every byte it is given,
+  /// and throws ``IterError/sourceChanged(segmentIndex:remaining:reason:)``,
+  /// with the cursor as it was, when the source's segments end or shrink
+  /// before the cursor's count does. Bytes already handed to `step` stay
+  /// handled (a copy has written them).
+  @inlinable @inline(__always)
+  internal mutating func _walkChecked(
+    _ length: Int,
+    _ step: (UnsafeMutableRawPointer?, Int, Int) throws(Never) -> Int
+  ) throws(IterError) -> Int {
+    let wanted = Swift.min(length, _count)
+    let saved = (_index, _offset, _count, _consumed)
+    let done = unsafe _walk(length, step)
+    if _slowPath(done < wanted) {
+      let stopped = _index
+      (_index, _offset, _count, _consumed) = saved
+      throw _sourceChanged(at: stopped, remaining: wanted &- done)
+    }
+    return done
+  }
+
+  /// The error for a source whose segments no longer hold the cursor's bytes.
+  @usableFromInline
+  internal func _sourceChanged(at index: Int, remaining: Int) -> IterError {
+    let count = _source.segmentCount
+    let reason: String
+    if index >= count {
+      reason = "its \(count) segments end first"
+    } else {
+      let length = _source.segment(at: index).count
+      reason = length < 0
+        ? "segment \(index) now has a negative length (\(length))"
+        : "segment \(index) is now \(length) bytes, shorter than the offset into it"
+    }
+    return .sourceChanged(segmentIndex: index, remaining: remaining, reason: reason)
+  }
+
   /// `iov_iter_advance` for an array-backed iterator: empty and exhausted
   /// segments at the new position are stepped over while bytes remain.
+  ///
+  /// - Returns: `false`, with the cursor unchanged, when the source's
+  ///   segments end before the bytes do or a segment has a negative length
+  ///   (the source changed underneath).
   @inlinable
-  internal mutating func _advance(_ length: Int) {
-    guard _count > 0 else { return }
+  @discardableResult
+  internal mutating func _advance(_ length: Int) -> Bool {
+    guard _count > 0 else { return true }
     let n = Swift.min(length, _count)
-    _count &-= n
-    _consumed &+= n
     var size = n &+ _offset
     var index = _index
     let end = _source.segmentCount
     while index < end {
       let segmentLength = _source.segment(at: index).count
+      if _slowPath(segmentLength < 0) { return false }
       if size < segmentLength { break }
       size &-= segmentLength
       index &+= 1
     }
+    if _slowPath(index >= end && size > 0) { return false }
+    _count &-= n
+    _consumed &+= n
     _index = index
     _offset = size
+    return true
   }
 }
 
@@ -94,14 +146,16 @@ extension IovIter {
   /// not move at all.
   ///
   /// - Parameter n: The number of bytes to skip.
-  /// - Throws: ``IterError/negativeCount(argument:value:)`` if `n` is negative.
+  /// - Throws: ``IterError/negativeCount(argument:value:)`` if `n` is negative;
+  ///   ``IterError/sourceChanged(segmentIndex:remaining:reason:)`` if the
+  ///   source's segments no longer hold the bytes (unchanged then).
   /// - Complexity: O(*s*), where *s* is the number of segments crossed.
   ///
   /// The corresponding kernel function is `iov_iter_advance`.
   @inlinable
   public mutating func advance(by n: Int) throws(IterError) {
     guard n >= 0 else { throw .negativeCount(argument: "n", value: n) }
-    _advance(n)
+    guard _advance(n) else { throw _sourceChanged(at: _source.segmentCount, remaining: Swift.min(n, _count)) }
   }
 
   /// Moves the cursor back by `n` bytes, undoing earlier progress.
@@ -112,8 +166,10 @@ extension IovIter {
   /// - Parameter n: The number of bytes to take back; 0 does nothing.
   /// - Throws: ``IterError/negativeCount(argument:value:)`` if `n` is negative,
   ///   ``IterError/revertPastStart(requested:consumed:)`` if `n` is larger than
-  ///   ``consumedCount`` (the kernel `BUG()`s or walks off the array). The
-  ///   cursor is unchanged when it throws.
+  ///   ``consumedCount`` (the kernel `BUG()`s or walks off the array);
+  ///   ``IterError/sourceChanged(segmentIndex:remaining:reason:)`` if the
+  ///   source's segments no longer hold the consumed bytes. The cursor is
+  ///   unchanged when it throws.
   /// - Complexity: O(*s*), where *s* is the number of segments crossed.
   ///
   /// The corresponding kernel function is `iov_iter_revert`.
@@ -122,20 +178,30 @@ extension IovIter {
     guard n >= 0 else { throw .negativeCount(argument: "n", value: n) }
     guard n <= _consumed else { throw .revertPastStart(requested: n, consumed: _consumed) }
     guard n > 0 else { return }
-    _count &+= n
-    _consumed &-= n
     if n <= _offset {
       _offset &-= n
+      _count &+= n
+      _consumed &-= n
       return
     }
     var unroll = n &- _offset
-    var index = _index
+    var index = Swift.min(_index, _source.segmentCount)
     while true {
+      // The consumed count says the bytes are there; a source that changed
+      // underneath may say otherwise, and then nothing moves.
+      guard index > 0 else {
+        throw .sourceChanged(
+          segmentIndex: 0, remaining: unroll,
+          reason: "the segments before the position hold fewer bytes than were consumed")
+      }
       index &-= 1
       let segmentLength = _source.segment(at: index).count
+      guard segmentLength >= 0 else { throw _sourceChanged(at: index, remaining: unroll) }
       if unroll <= segmentLength {
         _index = index
         _offset = segmentLength &- unroll
+        _count &+= n
+        _consumed &-= n
         return
       }
       unroll &-= segmentLength

@@ -16,7 +16,8 @@ extension IovIter {
   @inlinable
   public var singleSegmentCount: Int {
     if segmentsRemaining > 1 {
-      return Swift.min(_count, _source.segment(at: _index).count &- _offset)
+      // A source that shrank under the cursor could make this negative.
+      return Swift.max(0, Swift.min(_count, _source.segment(at: _index).count &- _offset))
     }
     return _count
   }
@@ -29,31 +30,38 @@ extension IovIter {
   /// nothing, so a discard cursor reports 0. A cursor with no bytes left
   /// reports 0 (the kernel does so only for `ITER_UBUF`).
   ///
+  /// - Throws: ``IterError/sourceChanged(segmentIndex:remaining:reason:)``
+  ///   when the source's segments no longer hold the cursor's count.
   /// - Complexity: O(*s*) for the segments the remaining bytes cover.
   ///
   /// The corresponding kernel function is `iov_iter_alignment`.
   @inlinable
   public var alignment: UInt {
-    var size = _count
-    guard size > 0 else { return 0 }
-    var result: UInt = 0
-    var index = _index
-    var skip = _offset
-    while size > 0 {
-      let segment = _source.segment(at: index)
-      var length = segment.count &- skip
-      if length > 0 {
-        if length > size { length = size }
-        if segment.hasMemory {
-          result |= segment.address &+ UInt(skip)
-          result |= UInt(length)
+    get throws(IterError) {
+      var size = _count
+      guard size > 0 else { return 0 }
+      var result: UInt = 0
+      var index = _index
+      var skip = _offset
+      let end = _source.segmentCount
+      while size > 0 {
+        guard index < end else { throw _sourceChanged(at: index, remaining: size) }
+        let segment = _source.segment(at: index)
+        var length = segment.count &- skip
+        if _slowPath(length < 0) { throw _sourceChanged(at: index, remaining: size) }
+        if length > 0 {
+          if length > size { length = size }
+          if segment.hasMemory {
+            result |= segment.address &+ UInt(skip)
+            result |= UInt(length)
+          }
+          size &-= length
         }
-        size &-= length
+        index &+= 1
+        skip = 0
       }
-      index &+= 1
-      skip = 0
+      return result
     }
-    return result
   }
 
   /// The bitwise OR, over each pair of neighbouring non-empty segments the
@@ -67,35 +75,41 @@ extension IovIter {
   /// Segments without memory are passed over: the memory segments on either
   /// side of one are compared as if they were neighbours.
   ///
+  /// - Throws: ``IterError/sourceChanged(segmentIndex:remaining:reason:)``
+  ///   when the source's segments no longer hold the cursor's count.
   /// - Complexity: O(*s*).
   ///
   /// The corresponding kernel function is `iov_iter_gap_alignment`.
   @inlinable
   public var gapAlignment: UInt {
-    var size = _count
-    guard size > 0 else { return 0 }
-    var result: UInt = 0
-    var previousEnd: UInt? = nil
-    var index = _index
-    var skip = _offset
-    let end = _source.segmentCount
-    while index < end {
-      let segment = _source.segment(at: index)
-      let length = segment.count &- skip
-      if length > 0, segment.hasMemory {
-        let start = segment.address &+ UInt(skip)
-        if let previousEnd { result |= start | previousEnd }
-        previousEnd = segment.address &+ UInt(segment.count)
-        if size <= length { break }
-        size &-= length
-      } else if length > 0 {
-        if size <= length { break }
-        size &-= length
+    get throws(IterError) {
+      var size = _count
+      guard size > 0 else { return 0 }
+      var result: UInt = 0
+      var previousEnd: UInt? = nil
+      var index = _index
+      var skip = _offset
+      let end = _source.segmentCount
+      while true {
+        guard index < end else { throw _sourceChanged(at: index, remaining: size) }
+        let segment = _source.segment(at: index)
+        let length = segment.count &- skip
+        if _slowPath(length < 0) { throw _sourceChanged(at: index, remaining: size) }
+        if length > 0, segment.hasMemory {
+          let start = segment.address &+ UInt(skip)
+          if let previousEnd { result |= start | previousEnd }
+          previousEnd = segment.address &+ UInt(segment.count)
+          if size <= length { break }
+          size &-= length
+        } else if length > 0 {
+          if size <= length { break }
+          size &-= length
+        }
+        index &+= 1
+        skip = 0
       }
-      index &+= 1
-      skip = 0
+      return result
     }
-    return result
   }
 
   /// The number of pages the remaining bytes touch, at most `limit`.
@@ -107,7 +121,9 @@ extension IovIter {
   ///
   /// - Parameter limit: The cap; the default is no cap.
   /// - Returns: A number in `0...limit`.
-  /// - Throws: ``IterError/negativeCount(argument:value:)`` for a negative `limit`.
+  /// - Throws: ``IterError/negativeCount(argument:value:)`` for a negative `limit`;
+  ///   ``IterError/sourceChanged(segmentIndex:remaining:reason:)`` when the
+  ///   source's segments no longer hold the cursor's count.
   /// - Complexity: O(*s*) for the segments covered before the cap is passed.
   ///
   /// The corresponding kernel function is `iov_iter_npages`.
@@ -120,9 +136,12 @@ extension IovIter {
     var pages = 0
     var index = _index
     var skip = _offset
+    let end = _source.segmentCount
     while size > 0 {
+      guard index < end else { throw _sourceChanged(at: index, remaining: size) }
       let segment = _source.segment(at: index)
       let length = Swift.min(segment.count &- skip, size)
+      if _slowPath(length < 0) { throw _sourceChanged(at: index, remaining: size) }
       if length > 0 {
         size &-= length
         if segment.hasMemory {

@@ -30,7 +30,10 @@ extension IovIter {
   ///   - body: Handles one chunk.
   /// - Returns: The number of bytes handled.
   /// - Throws: Whatever `body` throws; the cursor then stands after the chunks
-  ///   handled before.
+  ///   handled before. A source whose segments end or shrink under the cursor
+  ///   (which the protocol forbids) stops the walk there: the result is then
+  ///   less than asked although ``count`` is not 0; the typed-error operations
+  ///   report that as ``IterError/sourceChanged(segmentIndex:remaining:reason:)``.
   /// - Complexity: O(*s*) calls for *s* segments, plus `body`'s cost.
   ///
   /// The corresponding kernel function is `iterate_and_advance`.
@@ -74,8 +77,9 @@ extension IovIter {
   /// returns where it is, stepping over chunks without memory when
   /// `skipMemoryless` is set.
   @inlinable
-  internal mutating func _nextChunk(_ maxCount: Int, skipMemoryless: Bool) -> IterSegment {
+  internal mutating func _nextChunk(_ maxCount: Int, skipMemoryless: Bool) throws(IterError) -> IterSegment {
     guard maxCount > 0 else { return unsafe IterSegment(base: nil, count: 0) }
+    let saved = (_index, _offset, _count, _consumed)
     while true {
       // Find the whole next chunk, then cut it at maxCount; a chunk without
       // memory that is skipped is skipped whole, not maxCount bytes at a time.
@@ -90,10 +94,18 @@ extension IovIter {
       }
       if chunk.count == 0 || !skipMemoryless || chunk.hasMemory {
         chunk.count = Swift.min(chunk.count, maxCount)
-        _advance(chunk.count)
+        if _slowPath((chunk.count == 0 && _count > 0) || !_advance(chunk.count)) {
+          let remaining = _count
+          (_index, _offset, _count, _consumed) = saved
+          throw _sourceChanged(at: probe._index, remaining: remaining)
+        }
         return chunk
       }
-      _advance(chunk.count)
+      if _slowPath(!_advance(chunk.count)) {
+        let remaining = _count
+        (_index, _offset, _count, _consumed) = saved
+        throw _sourceChanged(at: probe._index, remaining: remaining)
+      }
     }
   }
 
@@ -125,7 +137,7 @@ extension IovIter {
   public mutating func nextChunk(maxCount: Int = .max) throws(IterError) -> RawSpan {
     guard maxCount >= 0 else { throw .negativeCount(argument: "maxCount", value: maxCount) }
     try _requireDirection(.source, "next chunk")
-    let chunk = _nextChunk(maxCount, skipMemoryless: false)
+    let chunk = try _nextChunk(maxCount, skipMemoryless: false)
     let span = unsafe RawSpan(_unsafeBytes: UnsafeRawBufferPointer(start: chunk.base, count: chunk.count))
     return unsafe _overrideLifetime(span, mutating: &self)
   }
@@ -148,7 +160,7 @@ extension IovIter {
   public mutating func nextMutableChunk(maxCount: Int = .max) throws(IterError) -> MutableRawSpan {
     guard maxCount >= 0 else { throw .negativeCount(argument: "maxCount", value: maxCount) }
     try _requireDirection(.destination, "next mutable chunk")
-    let chunk = _nextChunk(maxCount, skipMemoryless: true)
+    let chunk = try _nextChunk(maxCount, skipMemoryless: true)
     let span = unsafe MutableRawSpan(
       _unsafeBytes: UnsafeMutableRawBufferPointer(start: chunk.base, count: chunk.count))
     return unsafe _overrideLifetime(span, mutating: &self)
