@@ -45,10 +45,10 @@ struct SpanChunkTests {
   }
 }
 
-@Suite("Broken sources trap")
-struct BrokenSourceCrashTests {
+@Suite("Broken sources are typed errors")
+struct BrokenSourceTests {
   /// A source that breaks the extraction contract by reporting more bytes
-  /// than it was allowed: a broken plugin, not bad input, so it traps.
+  /// than it was allowed: a kind's output is input, so the cursor throws.
   struct Overreporting: IterSegmentSource {
     var segmentCount: Int { 1 }
     func segment(at index: Int) -> IterSegment { IterSegment(base: UnsafeMutableRawPointer(bitPattern: 0x1000), count: 64) }
@@ -59,11 +59,15 @@ struct BrokenSourceCrashTests {
     }
   }
 
-  @Test func extractionReportingTooManyBytesTraps() async {
-    await #expect(processExitsWith: .failure) {
-      var iter = try IovIter(Overreporting(), direction: .source)
+  @Test func extractionReportingTooManyBytesIsATypedErrorNotATrap() throws {
+    var iter = try IovIter(Overreporting(), direction: .source)
+    #expect {
       _ = try iter.extractPages(maxBytes: 8, maxPages: 1)
+    } throws: { error in
+      guard case .extractionContractViolated(_, let reason)? = error as? IterError else { return false }
+      return reason.contains("allowed 1...8")
     }
+    #expect(iter.consumedCount == 0)
   }
 }
 
