@@ -46,12 +46,14 @@ extension UserMemorySource {
   /// The run is cut at `maxBytes` and `maxPages`; only its first page starts
   /// at an offset. Release the returned retention once to unpin.
   ///
-  /// - Throws: `IterError.resourceLimit(resource:requested:limit:errno:)`
-  ///   when `RLIMIT_MEMLOCK` (or the kernel) refuses the pin;
-  ///   `IterError.invalidArgument(argument:value:reason:)` when the memory is
-  ///   not mapped. Nothing is pinned when it throws.
+  /// - Throws: The errors of ``UserPinRegistry/pin(address:count:)``:
+  ///   `IterError.badAddress(address:count:reason:)` when the memory is not
+  ///   mapped or has no access,
+  ///   `IterError.resourceLimit(resource:requested:limit:errno:)` when
+  ///   `RLIMIT_MEMLOCK` refuses the pin, `IterError.systemCall(name:errno:)`
+  ///   for other `mlock(2)` failures. Nothing is pinned when it throws.
   /// - Complexity: O(*p*) for *p* pages plus the empty segments skipped, and
-  ///   at most one `mlock(2)` per run of pages not already pinned.
+  ///   the cost of ``UserPinRegistry/pin(address:count:)``.
   ///
   /// The corresponding kernel function is `iov_iter_extract_user_pages`
   /// (`pin_user_pages_fast`).

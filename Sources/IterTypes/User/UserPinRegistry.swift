@@ -54,32 +54,48 @@ public final class UserPinRegistry: Sendable {
 
   private let _table = Mutex(_Table())
 
+  /// The machine's physical pages: no pin can lock more.
+  private static let _physicalPages: Int = max(1, Int(sysconf(Int32(_SC_PHYS_PAGES))))
+
   private init() {}
 
   /// Pins the pages under `count` bytes at `address` and returns the hold that
   /// unpins them.
   ///
-  /// Pages nobody else has pinned are locked with `mlock(2)`, one call per
-  /// contiguous run; the others only have their count raised. If a lock fails,
-  /// the runs this call locked are unlocked again and every count is left as
-  /// it was.
+  /// The range is checked against the process's mappings before anything
+  /// else, in time that grows with the number of mappings it meets, not with
+  /// its size (the `PROCMAP_QUERY` ioctl, or the text of `/proc/self/maps` on
+  /// kernels before 6.11). Then pages nobody else has pinned are locked with
+  /// `mlock(2)`, one call per contiguous run, and the others only have their
+  /// count raised. If a lock fails, the runs this call locked are unlocked
+  /// again and every count is left as it was.
   ///
   /// - Parameters:
   ///   - address: The first byte.
   ///   - count: The number of bytes; 0 pins nothing and returns an empty hold.
   /// - Returns: An `IterRetention` of kind `IterRetentionKind.pin` whose
   ///   release unpins the same pages exactly once.
-  /// - Throws: `IterError.negativeCount(argument:value:)` for a negative `count`;
-  ///   `IterError.invalidArgument(argument:value:reason:)` for a range that
-  ///   wraps past the end of the address space or is not mapped (`mlock`'s
-  ///   `ENOMEM` on a range without pages; the kernel's pin gives `-EFAULT`);
-  ///   `IterError.resourceLimit(resource:requested:limit:errno:)` with
-  ///   resource `"RLIMIT_MEMLOCK"`, the bytes of whole pages the pin covers, the
-  ///   soft limit (`Int.max` for unlimited) and `mlock`'s errno (`ENOMEM`,
-  ///   `EPERM` or `EAGAIN`); `IterError.systemCall(name:errno:)` for any other
-  ///   `mlock` failure.
-  /// - Complexity: O(*p*) for *p* pages, plus one `mlock(2)` per run of pages
-  ///   that were not pinned.
+  /// - Throws: Nothing is pinned and nothing changes when it throws.
+  ///   - `IterError.negativeCount(argument:value:)` for a negative `count`;
+  ///   - `IterError.invalidArgument(argument:value:reason:)` for a range that
+  ///     wraps past the end of the address space (argument `"address"`), or
+  ///     that spans more pages than the machine has (argument `"count"`);
+  ///   - `IterError.badAddress(address:count:reason:)` for the first part of
+  ///     the range that is not mapped (reason `"not mapped"`) or is mapped
+  ///     without access (reason `"no access (PROT_NONE)"`); the kernel's pin
+  ///     gives `-EFAULT`;
+  ///   - `IterError.resourceLimit(resource:requested:limit:errno:)` with
+  ///     resource `"RLIMIT_MEMLOCK"` when that limit refused the lock: the
+  ///     bytes of whole pages the pin covers, the soft limit, and `mlock`'s
+  ///     `ENOMEM` (the limit was exceeded) or `EPERM` (the limit is 0);
+  ///     never when the thread has `CAP_IPC_LOCK`, which lifts the limit;
+  ///   - `IterError.systemCall(name:errno:)` for any other failure: `mlock`'s
+  ///     `EAGAIN` (memory too short to make the pages resident), an `ENOMEM`
+  ///     that is neither of the above (too many mappings), or `/proc/self/maps`
+  ///     that cannot be read.
+  /// - Complexity: O(*m*) for the *m* mappings the range meets, then O(*p*)
+  ///   for its *p* pages, plus one `mlock(2)` per run of pages that were not
+  ///   pinned.
   ///
   /// The corresponding kernel function is `pin_user_pages_fast`.
   public func pin(address: UInt, count: Int) throws(IterError) -> IterRetention {
@@ -93,7 +109,15 @@ public final class UserPinRegistry: Sendable {
     }
     let pageSize = UInt(IterPage.size)
     let first = address & ~(pageSize - 1)
+    let mappings = try _ProcessMappings.mappings(from: first, to: end)
+    try _ProcessMappings.check(mappings, address: address, count: count)
     let pages = Int((end - 1 - first) / pageSize) + 1
+    guard pages <= Self._physicalPages else {
+      throw .invalidArgument(
+        argument: "count", value: count,
+        reason: "spans \(pages) pages, more than the \(Self._physicalPages) pages of "
+          + "physical memory, which can never all be locked")
+    }
     try _table.withLock { (table) throws(IterError) -> Void in
       try _lock(first: first, pages: pages, counts: &table.counts)
       table.total += pages
@@ -137,6 +161,7 @@ public final class UserPinRegistry: Sendable {
     let pageSize = UInt(IterPage.size)
     var runStart = 0
     var runLength = 0
+    var lockedByCall = 0
     var k = 0
     while k <= pages {
       let isNew = k < pages && counts[first + UInt(k) * pageSize] == nil
@@ -146,13 +171,14 @@ public final class UserPinRegistry: Sendable {
       } else if runLength > 0 {
         let start = first + UInt(runStart) * pageSize
         let length = runLength * Int(pageSize)
-        if unsafe mlock(UnsafeRawPointer(bitPattern: start), length) != 0 {
-          let code = errno
-          // mlock stops at the first hole in the range but keeps what it had
-          // locked before it; these pages have no pin, so unlock them all.
+        lockedByCall += length
+        if let code = _MemoryLocks.lock(start..<(start + UInt(length))) {
+          // mlock stops at the first failure but keeps what it had locked
+          // before it; these pages have no pin, so unlock them all.
           _unlockNew(first: first, pages: runStart + runLength, counts: counts)
-          throw _lockError(
-            errno: code, start: start, length: length, requested: pages * Int(pageSize))
+          throw _MemoryLocks.lockError(
+            errno: code, run: start..<(start + UInt(length)), requested: pages * Int(pageSize),
+            lockedByCall: lockedByCall)
         }
         runLength = 0
       }
@@ -212,39 +238,5 @@ public final class UserPinRegistry: Sendable {
         runLength = 0
       }
     }
-  }
-
-  /// The typed error for a failed `mlock` of `length` bytes at `start`.
-  private func _lockError(errno code: Int32, start: UInt, length: Int, requested: Int) -> IterError
-  {
-    switch code {
-    case ENOMEM where !_isMapped(start: start, length: length):
-      return .invalidArgument(
-        argument: "address", value: Int(bitPattern: start),
-        reason: "\(length) bytes from here are not all mapped (mlock: ENOMEM)")
-    case ENOMEM, EPERM, EAGAIN:
-      var limit = rlimit()
-      let soft: Int
-      if unsafe getrlimit(__rlimit_resource_t(__RLIMIT_MEMLOCK.rawValue), &limit) == 0 {
-        soft = limit.rlim_cur == ~rlim_t(0) ? Int.max : Int(clamping: limit.rlim_cur)
-      } else {
-        soft = -1
-      }
-      return .resourceLimit(
-        resource: "RLIMIT_MEMLOCK", requested: requested, limit: soft, errno: code)
-    default:
-      return .systemCall(name: "mlock", errno: code)
-    }
-  }
-
-  /// Whether every page of the range is mapped: `mincore(2)` fails with
-  /// `ENOMEM` when one is not, and changes nothing either way.
-  private func _isMapped(start: UInt, length: Int) -> Bool {
-    let pages = (length + IterPage.size - 1) / IterPage.size
-    var vector = [UInt8](repeating: 0, count: pages)
-    let result = unsafe vector.withUnsafeMutableBufferPointer { buffer in
-      unsafe mincore(UnsafeMutableRawPointer(bitPattern: start), length, buffer.baseAddress)
-    }
-    return result == 0 || errno != ENOMEM
   }
 }
