@@ -6,13 +6,74 @@
 import Glibc
 import IterCore
 
-/// The system calls behind ``UserPinRegistry``: `mlock(2)` on page-aligned
-/// ranges, and naming why a lock failed.
+/// The system calls behind ``UserPinRegistry``: `mlock(2)` and `munlock(2)` on
+/// page-aligned ranges, finding the locks someone else holds, and naming why
+/// a lock failed.
 internal enum _MemoryLocks {
   /// Locks `range` with `mlock(2)`; returns `errno` on failure, `nil` otherwise.
   internal static func lock(_ range: Range<UInt>) -> Int32? {
     let length = Int(range.upperBound - range.lowerBound)
     return unsafe mlock(UnsafeRawPointer(bitPattern: range.lowerBound), length) == 0 ? nil : errno
+  }
+
+  /// Unlocks `range` with `munlock(2)`, except the parts in `kept` (sorted,
+  /// disjoint), which stay as they are.
+  ///
+  /// `munlock` fails only where memory was unmapped meanwhile, which already
+  /// dropped the kernel's lock; there is nothing to undo then.
+  internal static func unlock(_ range: Range<UInt>, except kept: [Range<UInt>]) {
+    var cursor = range.lowerBound
+    for hole in kept where hole.upperBound > cursor {
+      if hole.lowerBound >= range.upperBound { break }
+      if hole.lowerBound > cursor { _munlock(cursor..<hole.lowerBound) }
+      cursor = hole.upperBound
+    }
+    if cursor < range.upperBound { _munlock(cursor..<range.upperBound) }
+  }
+
+  private static func _munlock(_ range: Range<UInt>) {
+    let length = Int(range.upperBound - range.lowerBound)
+    _ = unsafe munlock(UnsafeRawPointer(bitPattern: range.lowerBound), length)
+  }
+
+  /// The parts of `runs` (sorted, disjoint, page-aligned) that are already
+  /// locked (`VM_LOCKED`) by someone other than the registry, sorted.
+  ///
+  /// `msync(2)` with `MS_INVALIDATE` fails with `EBUSY` when a locked mapping
+  /// meets its range, and otherwise does nothing on Linux. One call per run
+  /// answers the usual case (nothing locked). When a run meets a lock, one
+  /// call per mapping in it says which: `mlock` splits mappings at the edges
+  /// of what it locks, so a mapping is locked all through or not at all.
+  /// Cost: O(runs + mappings) system calls, none per page.
+  internal static func lockedElsewhere(
+    in runs: [Range<UInt>], mappings: [_Mapping]
+  ) -> [Range<UInt>] {
+    var locked: [Range<UInt>] = []
+    var m = 0
+    for run in runs where _isLocked(run) {
+      while m < mappings.count && mappings[m].end <= run.lowerBound { m += 1 }
+      var k = m
+      while k < mappings.count && mappings[k].start < run.upperBound {
+        let piece =
+          max(mappings[k].start, run.lowerBound)..<min(mappings[k].end, run.upperBound)
+        if _isLocked(piece) {
+          if let last = locked.last, last.upperBound == piece.lowerBound {
+            locked[locked.count - 1] = last.lowerBound..<piece.upperBound
+          } else {
+            locked.append(piece)
+          }
+        }
+        k += 1
+      }
+    }
+    return locked
+  }
+
+  private static func _isLocked(_ range: Range<UInt>) -> Bool {
+    let length = Int(range.upperBound - range.lowerBound)
+    let result = unsafe msync(
+      UnsafeMutableRawPointer(bitPattern: range.lowerBound), length, MS_INVALIDATE)
+    return result != 0 && errno == EBUSY
   }
 
   // MARK: - Why a lock failed
