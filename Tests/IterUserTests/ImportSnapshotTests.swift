@@ -119,4 +119,43 @@ struct ImportSnapshotTests {
     #expect(imported.isSingleBuffer == (entries == 1))
     #expect(array.count == 16 * entries && imported.count == 16 * entries)
   }
+
+  // MARK: - Other entry points at the edges
+
+  @Test(arguments: [Int.min, -1, 0, 1, Int.max])
+  func segmentOutsideTheSourceIsEmpty(index: Int) throws {
+    let memory = MappedPages(pages: 1)
+    let buffer = try UserBuffer(importing: memory.slice(0, 10))
+    let array = try UserIOVecArray(importing: [memory.slice(0, 10), memory.slice(20, 5)])
+    let single = try UserImport(importing: [memory.slice(0, 10)])
+    let empty = IterSegment(base: nil, count: 0)
+    #expect(buffer.segment(at: index) == (index == 0 ? IterSegment(memory.slice(0, 10)) : empty))
+    #expect(single.segment(at: index) == buffer.segment(at: index))
+    let inside = index == 0 || index == 1
+    #expect(array.segment(at: index) == (inside ? array.segments[index] : empty))
+  }
+
+  @Test(arguments: [Int.min, -1, 0, 1, Int.max])
+  func singleDescriptorCountsAtTheEdges(count: Int) throws {
+    let memory = MappedPages(pages: 1)
+    let base = memory.pointer(0)
+    let expected: Result<Int, IterError> =
+      count < 0
+      ? .failure(.invalidSegment(index: 0, count: count, reason: "negative length (as ssize_t)"))
+      : .success(min(count, iterMaxReadWriteCount))
+    #expect(
+      outcome { () throws(IterError) in try UserBuffer(importing: base, count: count).count }
+        == expected)
+    #expect(
+      outcome { () throws(IterError) in
+        try UserImport(importing: [IterSegment(base: base, count: count)]).count
+      } == expected)
+    let table = [iovec(iov_base: base, iov_len: count)]
+    #expect(
+      outcome { () throws(IterError) in
+        try table.withUnsafeBufferPointer { (v) throws(IterError) in
+          try UserImport(importing: v).count
+        }
+      } == expected)
+  }
 }

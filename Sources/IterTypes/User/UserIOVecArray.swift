@@ -141,9 +141,15 @@ public struct UserIOVecArray: UserMemorySource {
 
   /// The entry at `index`, where `0 <= index < segmentCount`.
   ///
+  /// An index outside that range (which a cursor never passes) gets an empty
+  /// segment without memory rather than a trap.
+  ///
   /// - Complexity: O(1).
   @inlinable
-  public func segment(at index: Int) -> IterSegment { _segments[index] }
+  public func segment(at index: Int) -> IterSegment {
+    UInt(bitPattern: index) < UInt(_segments.count)
+      ? _segments[index] : unsafe IterSegment(base: nil, count: 0)
+  }
 }
 
 extension IovIter where Source == UserIOVecArray {

@@ -151,7 +151,8 @@ public enum UserImport: UserMemorySource {
     }
   }
 
-  /// The segment at `index` of the case held.
+  /// The segment at `index` of the case held; an index outside
+  /// `0 ..< segmentCount` gets an empty segment without memory.
   ///
   /// - Complexity: O(1).
   @inlinable
