@@ -55,20 +55,45 @@ func hasIPCLockCapability() -> Bool {
 }
 
 private func statusField(_ name: String, file path: String = "/proc/self/status") -> String? {
-  guard let file = fopen(path, "r") else { return nil }
+  for text in procLines(path) where text.hasPrefix(name) {
+    return String(text.dropFirst(name.count).drop { $0 == " " || $0 == "\t" })
+  }
+  return nil
+}
+
+/// The lines of a file under /proc, without their newlines.
+func procLines(_ path: String) -> [String] {
+  guard let file = fopen(path, "r") else { return [] }
   defer { fclose(file) }
   var line: UnsafeMutablePointer<CChar>? = nil
   var capacity = 0
   defer { free(line) }
+  var lines: [String] = []
   while getline(&line, &capacity, file) > 0 {
-    let text = String(cString: line!)
-    if text.hasPrefix(name) {
-      return String(
-        text.dropFirst(name.count).drop { $0 == " " || $0 == "\t" }.prefix { $0 != "\n" })
+    lines.append(String(String(cString: line!).prefix { $0 != "\n" }))
+  }
+  return lines
+}
+
+/// The `VmFlags` of the mapping in /proc/self/smaps that contains `address`
+/// (`lo` marks a locked mapping, `VM_LOCKED`), or `nil` if none does.
+func vmFlags(containing address: UInt) -> Set<String>? {
+  var inside = false
+  for line in procLines("/proc/self/smaps") {
+    let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+    if let range = fields.first?.split(separator: "-"), range.count == 2,
+      let start = UInt(range[0], radix: 16), let end = UInt(range[1], radix: 16)
+    {
+      inside = address >= start && address < end
+    } else if inside && fields.first == "VmFlags:" {
+      return Set(fields.dropFirst().map(String.init))
     }
   }
   return nil
 }
+
+/// Whether the kernel holds the page at `address` locked (`VM_LOCKED`).
+func isLocked(_ address: UInt) -> Bool { vmFlags(containing: address)?.contains("lo") ?? false }
 
 /// The soft and hard `RLIMIT_MEMLOCK`.
 func memlockLimit() -> rlimit {
@@ -82,4 +107,13 @@ func memlockLimit() -> rlimit {
 func setMemlockLimit(_ limit: rlimit) -> Bool {
   var limit = limit
   return setrlimit(__rlimit_resource_t(__RLIMIT_MEMLOCK.rawValue), &limit) == 0
+}
+
+/// What `body` returned, or the error it threw.
+func outcome<T>(_ body: () throws(IterError) -> T) -> Result<T, IterError> {
+  do throws(IterError) {
+    return .success(try body())
+  } catch {
+    return .failure(error)
+  }
 }

@@ -64,9 +64,8 @@ public struct UserIOVecArray: UserMemorySource {
   ///
   /// The corresponding kernel function is `import_iovec` followed by `iov_iter_init`.
   public init(importing vectors: UnsafeBufferPointer<iovec>) throws(IterError) {
-    let (segments, total) = try _UserImportRules.importVector(count: vectors.count) { i in
-      unsafe IterSegment(base: vectors[i].iov_base, count: vectors[i].iov_len)
-    }
+    let (segments, total) = try _UserImportRules.importVector(
+      unsafe _UserImportRules.snapshot(of: vectors))
     self.init(_validated: segments, count: total, isReadOnly: false)
   }
 
@@ -79,9 +78,9 @@ public struct UserIOVecArray: UserMemorySource {
   ///
   /// The corresponding kernel function is `import_iovec`.
   public init(importing buffers: [UnsafeMutableRawBufferPointer]) throws(IterError) {
-    let (segments, total) = try unsafe _UserImportRules.importVector(count: buffers.count) { i in
-      unsafe IterSegment(buffers[i])
-    }
+    let (segments, total) = try _UserImportRules.importVector(
+      unsafe _UserImportRules.snapshot(count: buffers.count) { i in unsafe IterSegment(buffers[i]) }
+    )
     self.init(_validated: segments, count: total, isReadOnly: false)
   }
 
@@ -94,9 +93,10 @@ public struct UserIOVecArray: UserMemorySource {
   ///
   /// The corresponding kernel function is `import_iovec` (with `ITER_SOURCE`).
   public init(importing buffers: [UnsafeRawBufferPointer]) throws(IterError) {
-    let (segments, total) = try unsafe _UserImportRules.importVector(count: buffers.count) { i in
-      unsafe IterSegment(readOnly: buffers[i])
-    }
+    let (segments, total) = try _UserImportRules.importVector(
+      unsafe _UserImportRules.snapshot(count: buffers.count) { i in
+        unsafe IterSegment(readOnly: buffers[i])
+      })
     self.init(_validated: segments, count: total, isReadOnly: true)
   }
 
@@ -110,9 +110,8 @@ public struct UserIOVecArray: UserMemorySource {
   ///
   /// The corresponding kernel function is `import_iovec`.
   public init(importing segments: [IterSegment]) throws(IterError) {
-    let (checked, total) = try _UserImportRules.importVector(count: segments.count) { i in
-      segments[i]
-    }
+    let (checked, total) = try _UserImportRules.importVector(
+      _UserImportRules.snapshot(count: segments.count) { i in segments[i] })
     self.init(_validated: checked, count: total, isReadOnly: false)
   }
 
@@ -142,9 +141,15 @@ public struct UserIOVecArray: UserMemorySource {
 
   /// The entry at `index`, where `0 <= index < segmentCount`.
   ///
+  /// An index outside that range (which a cursor never passes) gets an empty
+  /// segment without memory rather than a trap.
+  ///
   /// - Complexity: O(1).
   @inlinable
-  public func segment(at index: Int) -> IterSegment { _segments[index] }
+  public func segment(at index: Int) -> IterSegment {
+    UInt(bitPattern: index) < UInt(_segments.count)
+      ? _segments[index] : unsafe IterSegment(base: nil, count: 0)
+  }
 }
 
 extension IovIter where Source == UserIOVecArray {

@@ -51,6 +51,7 @@ public enum UserImport: UserMemorySource {
   /// The corresponding kernel function is `import_iovec`.
   public init(importing vectors: UnsafeBufferPointer<iovec>) throws(IterError) {
     if vectors.count == 1 {
+      // The one entry is loaded once, whole, as `__import_iovec_ubuf` copies it.
       let entry = unsafe vectors[0]
       self = try unsafe .buffer(
         UserBuffer(importing: entry.iov_base, count: entry.iov_len))
@@ -150,7 +151,8 @@ public enum UserImport: UserMemorySource {
     }
   }
 
-  /// The segment at `index` of the case held.
+  /// The segment at `index` of the case held; an index outside
+  /// `0 ..< segmentCount` gets an empty segment without memory.
   ///
   /// - Complexity: O(1).
   @inlinable

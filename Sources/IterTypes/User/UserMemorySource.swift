@@ -46,19 +46,50 @@ extension UserMemorySource {
   /// The run is cut at `maxBytes` and `maxPages`; only its first page starts
   /// at an offset. Release the returned retention once to unpin.
   ///
-  /// - Throws: `IterError.resourceLimit(resource:requested:limit:errno:)`
-  ///   when `RLIMIT_MEMLOCK` (or the kernel) refuses the pin;
-  ///   `IterError.invalidArgument(argument:value:reason:)` when the memory is
-  ///   not mapped. Nothing is pinned when it throws.
+  /// A cursor calls this with a position inside the source, `maxBytes` of at
+  /// least 1 and `maxPages` of at least 1. Called directly, the arguments are
+  /// checked: a position at the end (segment `segmentCount`, offset 0) or a
+  /// `maxBytes` of 0 gives an empty extraction that pins nothing; anything
+  /// outside the source throws.
+  ///
+  /// - Throws: Nothing is pinned when it throws.
+  ///   - `IterError.negativeCount(argument:value:)` for a negative `maxBytes`;
+  ///   - `IterError.invalidArgument(argument:value:reason:)` for `maxPages`
+  ///     below 1, or a `position` outside the source (argument
+  ///     `"position.segmentIndex"` or `"position.offset"`);
+  ///   - the errors of ``UserPinRegistry/pin(address:count:)``:
+  ///     `IterError.badAddress(address:count:reason:)` when the memory is not
+  ///     mapped or has no access,
+  ///     `IterError.resourceLimit(resource:requested:limit:errno:)` when
+  ///     `RLIMIT_MEMLOCK` refuses the pin, `IterError.systemCall(name:errno:)`
+  ///     for other `mlock(2)` failures.
   /// - Complexity: O(*p*) for *p* pages plus the empty segments skipped, and
-  ///   at most one `mlock(2)` per run of pages not already pinned.
+  ///   the cost of ``UserPinRegistry/pin(address:count:)``.
   ///
   /// The corresponding kernel function is `iov_iter_extract_user_pages`
   /// (`pin_user_pages_fast`).
   public func extractPages(
     at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
   ) throws(IterError) -> IterExtraction {
-    try IterExtraction.singleSegmentRun(
+    guard maxBytes >= 0 else { throw .negativeCount(argument: "maxBytes", value: maxBytes) }
+    guard maxPages >= 1 else {
+      throw .invalidArgument(argument: "maxPages", value: maxPages, reason: "must be at least 1")
+    }
+    let segments = segmentCount
+    let index = position.segmentIndex
+    guard index >= 0 && index <= segments else {
+      throw .invalidArgument(
+        argument: "position.segmentIndex", value: index,
+        reason: "outside 0...\(segments), the segments of the source")
+    }
+    let length = index < segments ? segment(at: index).count : 0
+    guard position.offset >= 0 && position.offset <= length else {
+      throw .invalidArgument(
+        argument: "position.offset", value: position.offset,
+        reason: "outside 0...\(length), the bytes of segment \(index)")
+    }
+    guard maxBytes > 0 else { return .empty }
+    return try IterExtraction.singleSegmentRun(
       of: self, at: position, maxBytes: maxBytes, maxPages: maxPages
     ) { (start, count) throws(IterError) -> IterRetention in
       try UserPinRegistry.shared.pin(address: start, count: count)

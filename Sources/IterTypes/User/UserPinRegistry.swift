@@ -28,13 +28,30 @@ import Synchronization
 /// range of your own. Every pin comes back as an `IterRetention` that unpins
 /// exactly once, when it is released or reaches the end of its life.
 ///
-/// The registry knows only its own pins: an `mlock`, `munlock` or
-/// `mlockall` made elsewhere in the process on the same pages is not counted,
-/// and a `munlock` made elsewhere undoes the registry's lock. Memory must stay
-/// mapped while it is pinned; unmapping it drops the kernel's lock, and the
-/// registry's count then ends at the pin's release as usual. A child made by
-/// `fork(2)` inherits the counts but not the locks; releasing there unlocks
-/// nothing that was locked.
+/// ## The application's own locks
+///
+/// When a page gets its first pin, the registry asks the kernel whether the
+/// page is already locked (by the application's `mlock`, `mlock2` or
+/// `mlockall`, or a `MAP_LOCKED` mapping). If it is, the registry does not
+/// own that lock: the page is still pinned and counted, but the last release
+/// leaves it locked. The registry only ever `munlock`s pages it locked itself.
+///
+/// What it cannot see:
+/// - a lock the application takes on a page *after* the registry locked it
+///   (the kernel keeps one lock flag per page, not a count): the registry's
+///   last release unlocks that page, and the application's lock with it;
+/// - a `munlock` (or `munlockall`) made elsewhere on a pinned page, which
+///   undoes the pin's lock;
+/// - changes another thread makes to the range's mappings or locks while the
+///   pin is being taken.
+///
+/// A pin of pages the application locked with `MLOCK_ONFAULT` makes them
+/// resident; they stay locked (now all resident) after the release.
+///
+/// Memory must stay mapped while it is pinned; unmapping it drops the
+/// kernel's lock, and the registry's count then ends at the pin's release as
+/// usual. A child made by `fork(2)` inherits the counts but not the locks;
+/// releasing there unlocks nothing that was locked.
 ///
 /// All operations are thread-safe: one `Mutex` guards the counts and is held
 /// across the system calls, so that no page is unlocked while another thread
@@ -46,40 +63,68 @@ public final class UserPinRegistry: Sendable {
   /// The registry of the process. There is only one: locks are per process.
   public static let shared = UserPinRegistry()
 
-  /// The pins per page (pages without a pin have no entry), and their sum.
+  /// The pins on one page, and whether the registry locked the page itself
+  /// (`false` when the page was already locked at its first pin).
+  private struct _Entry {
+    var count: Int
+    var ownsLock: Bool
+  }
+
+  /// The pinned pages (pages without a pin have no entry), and the sum of
+  /// their counts.
   private struct _Table {
-    var counts: [UInt: Int] = [:]
+    var entries: [UInt: _Entry] = [:]
     var total = 0
   }
 
   private let _table = Mutex(_Table())
+
+  /// The machine's physical pages: no pin can lock more.
+  private static let _physicalPages: Int = max(1, Int(sysconf(Int32(_SC_PHYS_PAGES))))
 
   private init() {}
 
   /// Pins the pages under `count` bytes at `address` and returns the hold that
   /// unpins them.
   ///
-  /// Pages nobody else has pinned are locked with `mlock(2)`, one call per
-  /// contiguous run; the others only have their count raised. If a lock fails,
-  /// the runs this call locked are unlocked again and every count is left as
-  /// it was.
+  /// The range is checked against the process's mappings before anything
+  /// else, in time that grows with the number of mappings it meets, not with
+  /// its size (the `PROCMAP_QUERY` ioctl, or the text of `/proc/self/maps` on
+  /// kernels before 6.11). Then pages nobody else has pinned are locked with
+  /// `mlock(2)`, one call per contiguous run, and the others only have their
+  /// count raised. A page that was already locked by the application is
+  /// pinned without taking over its lock (see "The application's own locks"
+  /// in ``UserPinRegistry``). If a lock fails, the runs this call locked are
+  /// unlocked again, except the application's own locks, and every count is
+  /// left as it was.
   ///
   /// - Parameters:
   ///   - address: The first byte.
   ///   - count: The number of bytes; 0 pins nothing and returns an empty hold.
   /// - Returns: An `IterRetention` of kind `IterRetentionKind.pin` whose
   ///   release unpins the same pages exactly once.
-  /// - Throws: `IterError.negativeCount(argument:value:)` for a negative `count`;
-  ///   `IterError.invalidArgument(argument:value:reason:)` for a range that
-  ///   wraps past the end of the address space or is not mapped (`mlock`'s
-  ///   `ENOMEM` on a range without pages; the kernel's pin gives `-EFAULT`);
-  ///   `IterError.resourceLimit(resource:requested:limit:errno:)` with
-  ///   resource `"RLIMIT_MEMLOCK"`, the bytes of whole pages the pin covers, the
-  ///   soft limit (`Int.max` for unlimited) and `mlock`'s errno (`ENOMEM`,
-  ///   `EPERM` or `EAGAIN`); `IterError.systemCall(name:errno:)` for any other
-  ///   `mlock` failure.
-  /// - Complexity: O(*p*) for *p* pages, plus one `mlock(2)` per run of pages
-  ///   that were not pinned.
+  /// - Throws: Nothing is pinned and nothing changes when it throws.
+  ///   - `IterError.negativeCount(argument:value:)` for a negative `count`;
+  ///   - `IterError.invalidArgument(argument:value:reason:)` for a range that
+  ///     wraps past the end of the address space (argument `"address"`), or
+  ///     that spans more pages than the machine has (argument `"count"`);
+  ///   - `IterError.badAddress(address:count:reason:)` for the first part of
+  ///     the range that is not mapped (reason `"not mapped"`) or is mapped
+  ///     without access (reason `"no access (PROT_NONE)"`); the kernel's pin
+  ///     gives `-EFAULT`;
+  ///   - `IterError.resourceLimit(resource:requested:limit:errno:)` with
+  ///     resource `"RLIMIT_MEMLOCK"` when that limit refused the lock: the
+  ///     bytes of whole pages the pin covers, the soft limit, and `mlock`'s
+  ///     `ENOMEM` (the limit was exceeded) or `EPERM` (the limit is 0);
+  ///     never when the thread has `CAP_IPC_LOCK`, which lifts the limit;
+  ///   - `IterError.systemCall(name:errno:)` for any other failure: `mlock`'s
+  ///     `EAGAIN` (memory too short to make the pages resident), an `ENOMEM`
+  ///     that is neither of the above (too many mappings), or `/proc/self/maps`
+  ///     that cannot be read.
+  /// - Complexity: O(*m*) for the *m* mappings the range meets, then O(*p*)
+  ///   for its *p* pages, plus one `mlock(2)` and one `msync(2)` per run of
+  ///   pages that were not pinned, and one `msync(2)` per mapping of a run
+  ///   that holds a lock of the application's.
   ///
   /// The corresponding kernel function is `pin_user_pages_fast`.
   public func pin(address: UInt, count: Int) throws(IterError) -> IterRetention {
@@ -93,16 +138,20 @@ public final class UserPinRegistry: Sendable {
     }
     let pageSize = UInt(IterPage.size)
     let first = address & ~(pageSize - 1)
+    let mappings = try _ProcessMappings.mappings(from: first, to: end)
+    try _ProcessMappings.check(mappings, address: address, count: count)
     let pages = Int((end - 1 - first) / pageSize) + 1
+    guard pages <= Self._physicalPages else {
+      throw .invalidArgument(
+        argument: "count", value: count,
+        reason: "spans \(pages) pages, more than the \(Self._physicalPages) pages of "
+          + "physical memory, which can never all be locked")
+    }
     try _table.withLock { (table) throws(IterError) -> Void in
-      try _lock(first: first, pages: pages, counts: &table.counts)
-      table.total += pages
+      try _lock(first: first, pages: pages, mappings: mappings, table: &table)
     }
     return IterRetention(kind: .pin) { [self] in
-      _table.withLock { table in
-        _unlock(first: first, pages: pages, counts: &table.counts)
-        table.total -= pages
-      }
+      _table.withLock { table in _unlock(first: first, pages: pages, table: &table) }
     }
   }
 
@@ -113,14 +162,22 @@ public final class UserPinRegistry: Sendable {
   /// - Complexity: O(1).
   public func pinCount(of page: IterPage) -> Int {
     let key = page.address & ~UInt(IterPage.size - 1)
-    return _table.withLock { $0.counts[key] ?? 0 }
+    return _table.withLock { $0.entries[key]?.count ?? 0 }
   }
 
-  /// The number of pages with at least one pin: the pages the registry keeps
-  /// locked with `mlock(2)`.
+  /// Whether the registry holds `page`'s lock itself and so unlocks it at the
+  /// last release: `nil` when the page is not pinned, `false` when it was
+  /// already locked by the application at its first pin.
+  package func _ownsLock(on page: IterPage) -> Bool? {
+    let key = page.address & ~UInt(IterPage.size - 1)
+    return _table.withLock { $0.entries[key]?.ownsLock }
+  }
+
+  /// The number of pages with at least one pin. Each is locked: by the
+  /// registry, or by the application when it had locked the page first.
   ///
   /// - Complexity: O(1).
-  public var pinnedPageCount: Int { _table.withLock { $0.counts.count } }
+  public var pinnedPageCount: Int { _table.withLock { $0.entries.count } }
 
   /// The sum of the pins on all pages: each pin counts once per page it
   /// covers. It returns to its earlier value when every pin taken since is
@@ -133,118 +190,80 @@ public final class UserPinRegistry: Sendable {
 
   /// Locks the runs of unpinned pages among `pages` pages from `first`, then
   /// counts one pin on each page. Undoes its locks and throws on failure.
-  private func _lock(first: UInt, pages: Int, counts: inout [UInt: Int]) throws(IterError) {
+  private func _lock(
+    first: UInt, pages: Int, mappings: [_Mapping], table: inout _Table
+  ) throws(IterError) {
     let pageSize = UInt(IterPage.size)
-    var runStart = 0
-    var runLength = 0
-    var k = 0
-    while k <= pages {
-      let isNew = k < pages && counts[first + UInt(k) * pageSize] == nil
-      if isNew {
-        if runLength == 0 { runStart = k }
-        runLength += 1
-      } else if runLength > 0 {
-        let start = first + UInt(runStart) * pageSize
-        let length = runLength * Int(pageSize)
-        if unsafe mlock(UnsafeRawPointer(bitPattern: start), length) != 0 {
-          let code = errno
-          // mlock stops at the first hole in the range but keeps what it had
-          // locked before it; these pages have no pin, so unlock them all.
-          _unlockNew(first: first, pages: runStart + runLength, counts: counts)
-          throw _lockError(
-            errno: code, start: start, length: length, requested: pages * Int(pageSize))
+    let runs = _runs(first: first, pages: pages) { table.entries[$0] == nil }
+    let lockedElsewhere = _MemoryLocks.lockedElsewhere(in: runs, mappings: mappings)
+    var lockedByCall = 0
+    for (i, run) in runs.enumerated() {
+      lockedByCall += Int(run.upperBound - run.lowerBound)
+      if let code = _MemoryLocks.lock(run) {
+        // mlock stops at the first failure but keeps what it had locked
+        // before it; these pages have no pin, so unlock them all, except the
+        // application's own locks.
+        for locked in runs[...i] { _MemoryLocks.unlock(locked, except: lockedElsewhere) }
+        let theirs = lockedElsewhere.reduce(0) { sum, range in
+          range.lowerBound < run.upperBound ? sum + Int(range.upperBound - range.lowerBound) : sum
         }
-        runLength = 0
-      }
-      k += 1
-    }
-    for k in 0..<pages { counts[first + UInt(k) * pageSize, default: 0] += 1 }
-  }
-
-  /// Undoes the locks a failed `_lock` made on the first `pages` pages: the
-  /// runs of pages that have no count yet, including the run whose `mlock`
-  /// failed part-way.
-  private func _unlockNew(first: UInt, pages: Int, counts: [UInt: Int]) {
-    let pageSize = UInt(IterPage.size)
-    var runStart = 0
-    var runLength = 0
-    for k in 0...pages {
-      if k < pages && counts[first + UInt(k) * pageSize] == nil {
-        if runLength == 0 { runStart = k }
-        runLength += 1
-      } else if runLength > 0 {
-        let start = first + UInt(runStart) * pageSize
-        _ = unsafe munlock(UnsafeRawPointer(bitPattern: start), runLength * Int(pageSize))
-        runLength = 0
+        throw _MemoryLocks.lockError(
+          errno: code, run: run, requested: pages * Int(pageSize),
+          lockedByCall: lockedByCall - theirs)
       }
     }
+    var elsewhere = lockedElsewhere.makeIterator()
+    var next = elsewhere.next()
+    for k in 0..<pages {
+      let key = first + UInt(k) * pageSize
+      if let entry = table.entries.index(forKey: key) {
+        table.entries.values[entry].count += 1
+      } else {
+        while let range = next, range.upperBound <= key { next = elsewhere.next() }
+        let isTheirs = next.map { $0.contains(key) } ?? false
+        table.entries[key] = _Entry(count: 1, ownsLock: !isTheirs)
+      }
+    }
+    table.total += pages
   }
 
   /// Drops one pin on each of `pages` pages from `first` and unlocks the runs
-  /// of pages whose count reaches 0.
-  private func _unlock(first: UInt, pages: Int, counts: inout [UInt: Int]) {
+  /// of pages whose count reaches 0 and whose lock the registry owns.
+  private func _unlock(first: UInt, pages: Int, table: inout _Table) {
+    let toUnlock = _runs(first: first, pages: pages) { key in
+      guard let entry = table.entries.index(forKey: key) else {
+        preconditionFailure(
+          "UserPinRegistry: page 0x\(String(key, radix: 16)) released without a pin")
+      }
+      if table.entries.values[entry].count == 1 {
+        return table.entries.remove(at: entry).value.ownsLock
+      }
+      table.entries.values[entry].count -= 1
+      return false
+    }
+    table.total -= pages
+    for run in toUnlock { _MemoryLocks.unlock(run, except: []) }
+  }
+
+  /// The address ranges of the runs of pages, among `pages` pages from
+  /// `first`, for which `select` is `true`; `select` is called once per page,
+  /// in order.
+  private func _runs(
+    first: UInt, pages: Int, where select: (UInt) -> Bool
+  ) -> [Range<UInt>] {
     let pageSize = UInt(IterPage.size)
-    var runStart = 0
-    var runLength = 0
-    for k in 0...pages {
-      var reachedZero = false
-      if k < pages {
-        let key = first + UInt(k) * pageSize
-        guard let n = counts[key] else {
-          preconditionFailure(
-            "UserPinRegistry: page 0x\(String(key, radix: 16)) released without a pin")
-        }
-        if n == 1 {
-          counts[key] = nil
-          reachedZero = true
-        } else {
-          counts[key] = n - 1
-        }
-      }
-      if reachedZero {
-        if runLength == 0 { runStart = k }
-        runLength += 1
-      } else if runLength > 0 {
-        let start = first + UInt(runStart) * pageSize
-        // munlock fails only if the memory was unmapped while pinned, which
-        // already dropped the kernel's lock; the count is gone either way.
-        _ = unsafe munlock(UnsafeRawPointer(bitPattern: start), runLength * Int(pageSize))
-        runLength = 0
+    var runs: [Range<UInt>] = []
+    var runStart: UInt? = nil
+    for k in 0..<pages {
+      let key = first + UInt(k) * pageSize
+      if select(key) {
+        if runStart == nil { runStart = key }
+      } else if let start = runStart {
+        runs.append(start..<key)
+        runStart = nil
       }
     }
-  }
-
-  /// The typed error for a failed `mlock` of `length` bytes at `start`.
-  private func _lockError(errno code: Int32, start: UInt, length: Int, requested: Int) -> IterError
-  {
-    switch code {
-    case ENOMEM where !_isMapped(start: start, length: length):
-      return .invalidArgument(
-        argument: "address", value: Int(bitPattern: start),
-        reason: "\(length) bytes from here are not all mapped (mlock: ENOMEM)")
-    case ENOMEM, EPERM, EAGAIN:
-      var limit = rlimit()
-      let soft: Int
-      if unsafe getrlimit(__rlimit_resource_t(__RLIMIT_MEMLOCK.rawValue), &limit) == 0 {
-        soft = limit.rlim_cur == ~rlim_t(0) ? Int.max : Int(clamping: limit.rlim_cur)
-      } else {
-        soft = -1
-      }
-      return .resourceLimit(
-        resource: "RLIMIT_MEMLOCK", requested: requested, limit: soft, errno: code)
-    default:
-      return .systemCall(name: "mlock", errno: code)
-    }
-  }
-
-  /// Whether every page of the range is mapped: `mincore(2)` fails with
-  /// `ENOMEM` when one is not, and changes nothing either way.
-  private func _isMapped(start: UInt, length: Int) -> Bool {
-    let pages = (length + IterPage.size - 1) / IterPage.size
-    var vector = [UInt8](repeating: 0, count: pages)
-    let result = unsafe vector.withUnsafeMutableBufferPointer { buffer in
-      unsafe mincore(UnsafeMutableRawPointer(bitPattern: start), length, buffer.baseAddress)
-    }
-    return result == 0 || errno != ENOMEM
+    if let start = runStart { runs.append(start..<(first + UInt(pages) * pageSize)) }
+    return runs
   }
 }

@@ -3,43 +3,71 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
+import Glibc
 import IterCore
 
 /// The kernel's rules for importing descriptors of user memory
 /// (`import_iovec`, `import_ubuf`), shared by every import entry point.
 ///
-/// Each entry point reads its descriptors through `entry(i)`, which returns the
-/// raw descriptor: a negative `IterSegment.count` stands for an `iov_len`
-/// whose top bit is set (negative as `ssize_t`).
+/// Descriptors are read exactly once, into the import's own array, before
+/// anything is checked, as the kernel's `copy_iovec_from_user` copies the
+/// table before `__import_iovec` looks at it: a table that changes while it is
+/// imported (a peer writing into shared memory, another thread) gives the
+/// result of one snapshot of it, or that snapshot's error, never a mix. A
+/// negative `IterSegment.count` stands for an `iov_len` whose top bit is set
+/// (negative as `ssize_t`).
 internal enum _UserImportRules {
-  /// Checks a whole array the way `__import_iovec` does for `nr_segs != 1`
-  /// and returns the capped segments and their total.
+  /// Copies `n` descriptors into a new array, calling `entry(i)` once for
+  /// each `i` in order: the only read of the caller's table. Checks the entry
+  /// count first (`nr_segs > UIO_MAXIOV` gives `-EINVAL`), so an oversized
+  /// table is never read.
+  internal static func snapshot(
+    count n: Int, entry: (Int) -> IterSegment
+  ) throws(IterError) -> ContiguousArray<IterSegment> {
+    guard n <= UserIOVecArray.maximumCount else {
+      throw .tooManySegments(count: n, limit: UserIOVecArray.maximumCount)
+    }
+    var copy = ContiguousArray<IterSegment>()
+    copy.reserveCapacity(n)
+    for i in 0..<n { copy.append(entry(i)) }
+    return copy
+  }
+
+  /// The snapshot of an `iovec` table: each entry is loaded once, whole.
+  internal static func snapshot(
+    of vectors: UnsafeBufferPointer<iovec>
+  ) throws(IterError) -> ContiguousArray<IterSegment> {
+    try snapshot(count: vectors.count) { i in
+      let entry = unsafe vectors[i]
+      return unsafe IterSegment(base: entry.iov_base, count: entry.iov_len)
+    }
+  }
+
+  /// Checks a snapshot the way `__import_iovec` does for `nr_segs != 1` and
+  /// returns the capped segments and their total.
   ///
   /// Order of the checks, as in the kernel: the entry count
   /// (`nr_segs > UIO_MAXIOV` gives `-EINVAL`), then every length
   /// (`copy_iovec_from_user` gives `-EINVAL` for a negative one), then, entry
   /// by entry, the address (`access_ok` with the uncapped length gives
-  /// `-EFAULT`) and the `MAX_RW_COUNT` cap.
+  /// `-EFAULT`) and the `MAX_RW_COUNT` cap. Only `descriptors` is read.
   internal static func importVector(
-    count n: Int, entry: (Int) -> IterSegment
+    _ descriptors: consuming ContiguousArray<IterSegment>
   ) throws(IterError) -> (segments: ContiguousArray<IterSegment>, total: Int) {
-    guard n <= UserIOVecArray.maximumCount else {
-      throw .tooManySegments(count: n, limit: UserIOVecArray.maximumCount)
+    var segments = descriptors
+    guard segments.count <= UserIOVecArray.maximumCount else {
+      throw .tooManySegments(count: segments.count, limit: UserIOVecArray.maximumCount)
     }
-    for i in 0..<n {
-      let length = entry(i).count
-      if length < 0 { throw negativeLength(index: i, length: length) }
+    for i in segments.indices where segments[i].count < 0 {
+      throw negativeLength(index: i, length: segments[i].count)
     }
-    var segments = ContiguousArray<IterSegment>()
-    segments.reserveCapacity(n)
     var total = 0
-    for i in 0..<n {
-      let descriptor = entry(i)
-      try checkAddress(descriptor, index: i)
+    for i in segments.indices {
+      try checkAddress(segments[i], index: i)
       // MAX_RW_COUNT - total never goes below 0, so later entries become 0.
-      let length = min(descriptor.count, iterMaxReadWriteCount - total)
+      let length = min(segments[i].count, iterMaxReadWriteCount - total)
       total += length
-      segments.append(unsafe IterSegment(base: descriptor.base, count: length))
+      segments[i].count = length
     }
     return (segments, total)
   }
