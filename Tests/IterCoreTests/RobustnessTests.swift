@@ -198,6 +198,8 @@ struct RobustnessTests {
       (IterPosition(segmentIndex: Int.min, offset: Int.min), 10, 1),
       (IterPosition(segmentIndex: 0, offset: 101), 10, 1),
       (IterPosition(segmentIndex: 2, offset: 1), 10, 1),
+      (IterPosition(segmentIndex: 3, offset: 0), 10, 1),
+      (IterPosition(segmentIndex: Int.max, offset: 0), 10, 1),
       (IterPosition(segmentIndex: 0, offset: 0), -1, 1),
       (IterPosition(segmentIndex: 0, offset: 0), 10, 0),
       (IterPosition(segmentIndex: 0, offset: 0), 10, Int.min),
@@ -206,8 +208,8 @@ struct RobustnessTests {
         _ = try list.extractPages(at: position, maxBytes: maxBytes, maxPages: maxPages, options: [])
       }
     }
-    // Past the end, or nothing asked: empty, no error.
-    let end = try list.extractPages(at: IterPosition(segmentIndex: Int.max, offset: 0), maxBytes: 10, maxPages: 1, options: [])
+    // At the end, or nothing asked: empty, no error.
+    let end = try list.extractPages(at: IterPosition(segmentIndex: 2, offset: 0), maxBytes: 10, maxPages: 1, options: [])
     #expect(end.count == 0)
     let none = try list.extractPages(at: IterPosition(segmentIndex: 0, offset: 0), maxBytes: 0, maxPages: 1, options: [])
     #expect(none.count == 0)
@@ -223,13 +225,14 @@ struct RobustnessTests {
     for position in [
       IterPosition(segmentIndex: -1, offset: 0), IterPosition(segmentIndex: Int.min, offset: 0),
       IterPosition(segmentIndex: 0, offset: -1), IterPosition(segmentIndex: 0, offset: 101),
+      IterPosition(segmentIndex: Int.max, offset: 0),
     ] {
       #expect(throws: IterError.self) { _ = try chain.retention(for: [], at: position) }
       #expect(throws: IterError.self) {
         _ = try chain.extractPages(at: position, maxBytes: 1, maxPages: 1, options: [])
       }
     }
-    #expect(try chain.retention(for: [], at: IterPosition(segmentIndex: Int.max, offset: 0)) == .none)
+    #expect(try chain.retention(for: [], at: IterPosition(segmentIndex: 1, offset: 0)) == .none)
     #expect(throws: IterError.self) {
       _ = try chain.extractPages(at: IterPosition(segmentIndex: 0, offset: 0), maxBytes: 1, maxPages: 0, options: [])
     }

@@ -24,7 +24,33 @@ final class MappedPages {
     base = p!
   }
 
-  deinit { munmap(base, byteCount) }
+  /// Pages unmapped by ``punchHole(page:)``: never unmapped again, since
+  /// another test's mapping may have landed there since.
+  private(set) var holes: Set<Int> = []
+
+  deinit {
+    var k = 0
+    let pages = byteCount / pageSize
+    while k < pages {
+      if holes.contains(k) { k += 1; continue }
+      var end = k
+      while end < pages && !holes.contains(end) { end += 1 }
+      munmap(base + k * pageSize, (end - k) * pageSize)
+      k = end
+    }
+  }
+
+  /// Unmaps page `k`, leaving a hole. Tests run in parallel, so another
+  /// test's `mmap` may fill it: check ``holeIsIntact(page:)`` after using it.
+  func punchHole(page k: Int) {
+    precondition(munmap(base + k * pageSize, pageSize) == 0)
+    holes.insert(k)
+  }
+
+  /// Whether page `k` is still unmapped (`msync` fails with `ENOMEM` there).
+  func holeIsIntact(page k: Int) -> Bool {
+    msync(base + k * pageSize, pageSize, MS_ASYNC) == -1 && errno == ENOMEM
+  }
 
   var address: UInt { UInt(bitPattern: base) }
   var buffer: UnsafeMutableRawBufferPointer {

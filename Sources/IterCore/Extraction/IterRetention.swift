@@ -268,11 +268,11 @@ public struct IterExtraction: ~Copyable {
   /// is public and can be called with values the cursor never passes.
   ///
   /// - Returns: `false` when there is nothing to extract (`maxBytes` is 0, or
-  ///   `position` is at or past the last segment); `true` otherwise.
+  ///   `position` is the end: segment `segmentCount`, offset 0); `true` otherwise.
   /// - Throws: ``IterError/negativeCount(argument:value:)`` for a negative
   ///   `maxBytes`; ``IterError/invalidArgument(argument:value:reason:)`` for
-  ///   `maxPages < 1`, a negative segment index or offset, or an offset past
-  ///   the end of its segment.
+  ///   `maxPages < 1`, or a position outside the source (a segment index
+  ///   outside `0...segmentCount`, an offset outside its segment's bytes).
   /// - Complexity: O(1).
   public static func validateArguments<S: IterSegmentSource>(
     of source: S, at position: IterPosition, maxBytes: Int, maxPages: Int
@@ -281,29 +281,19 @@ public struct IterExtraction: ~Copyable {
     guard maxPages >= 1 else {
       throw .invalidArgument(argument: "maxPages", value: maxPages, reason: "must be at least 1")
     }
-    guard position.segmentIndex >= 0 else {
-      throw .invalidArgument(
-        argument: "position.segmentIndex", value: position.segmentIndex, reason: "must not be negative")
-    }
-    guard position.offset >= 0 else {
-      throw .invalidArgument(argument: "position.offset", value: position.offset, reason: "must not be negative")
-    }
     let end = source.segmentCount
-    guard position.segmentIndex < end else {
-      if position.offset > 0 {
-        throw .invalidArgument(
-          argument: "position.offset", value: position.offset,
-          reason: "is past the end of the source (\(end) segments)")
-      }
-      return false
+    guard position.segmentIndex >= 0 && position.segmentIndex <= end else {
+      throw .invalidArgument(
+        argument: "position.segmentIndex", value: position.segmentIndex,
+        reason: "outside 0...\(end), the segments of the source")
     }
-    let length = source.segment(at: position.segmentIndex).count
-    guard position.offset <= length else {
+    let length = position.segmentIndex < end ? source.segment(at: position.segmentIndex).count : 0
+    guard position.offset >= 0 && position.offset <= length else {
       throw .invalidArgument(
         argument: "position.offset", value: position.offset,
-        reason: "is past the end of segment \(position.segmentIndex) (\(length) bytes)")
+        reason: "outside 0...\(length), the bytes of segment \(position.segmentIndex)")
     }
-    return maxBytes > 0
+    return maxBytes > 0 && position.segmentIndex < end
   }
 
   /// Lists the pages under the next run of one segment, the rule the kernel

@@ -71,24 +71,7 @@ extension UserMemorySource {
   public func extractPages(
     at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
   ) throws(IterError) -> IterExtraction {
-    guard maxBytes >= 0 else { throw .negativeCount(argument: "maxBytes", value: maxBytes) }
-    guard maxPages >= 1 else {
-      throw .invalidArgument(argument: "maxPages", value: maxPages, reason: "must be at least 1")
-    }
-    let segments = segmentCount
-    let index = position.segmentIndex
-    guard index >= 0 && index <= segments else {
-      throw .invalidArgument(
-        argument: "position.segmentIndex", value: index,
-        reason: "outside 0...\(segments), the segments of the source")
-    }
-    let length = index < segments ? segment(at: index).count : 0
-    guard position.offset >= 0 && position.offset <= length else {
-      throw .invalidArgument(
-        argument: "position.offset", value: position.offset,
-        reason: "outside 0...\(length), the bytes of segment \(index)")
-    }
-    guard maxBytes > 0 else { return .empty }
+    // singleSegmentRun checks the arguments (IterExtraction.validateArguments).
     return try IterExtraction.singleSegmentRun(
       of: self, at: position, maxBytes: maxBytes, maxPages: maxPages
     ) { (start, count) throws(IterError) -> IterRetention in
