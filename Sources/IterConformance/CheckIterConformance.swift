@@ -41,7 +41,8 @@ public struct ConformanceOptions: Sendable {
 ///   where the byte offsets say.
 /// - **extraction**: the kind's `extractPages(at:maxBytes:maxPages:options:)`
 ///   keeps its contract at every position (at most the bytes and pages
-///   allowed, a virtually contiguous run, only the first page offset, the
+///   allowed, a page list that holds the run's bytes: only the first page
+///   used from an offset, every page but the last used to its end; the
 ///   retention it declares, released exactly once when a probe is given).
 /// - **determinism**: two cursors over the same source see the same segments.
 /// - **model**: seeded random sequences of every cursor operation agree with a
@@ -273,26 +274,13 @@ private func checkExtraction<S: IterSegmentSource>(
 private func extractionProblem(
   _ result: borrowing IterExtraction, at: Int, maxBytes: Int, layout: FlatLayout, declared: IterRetentionKind
 ) -> String? {
-  let pageSize = IterPage.size
   if !layout.hasMemory(at) { return "extractPages listed pages for bytes without memory" }
   let n = result.count
   if n < 1 || n > maxBytes || result.pages.count > 3 {
     return "extractPages at byte \(at) gave \(n) bytes in \(result.pages.count) pages; allowed 1...\(maxBytes) bytes in 3 pages"
   }
-  let run = layout.covering(at, n)
-  let start = run[0].piece.address &+ UInt(run[0].skip)
-  var expected = start
-  for (q, s, len) in run {
-    if q.address &+ UInt(s) != expected { return "the run extracted at byte \(at) is not virtually contiguous" }
-    expected &+= UInt(len)
-  }
-  let offset = Int(start & UInt(pageSize - 1))
-  let firstPage = start &- UInt(offset)
-  let want = (offset + n + pageSize - 1) / pageSize
-  if result.offset != offset || result.pages.count != want
-    || result.pages.enumerated().contains(where: { $0.element.address != firstPage &+ UInt($0.offset * pageSize) })
-  {
-    return "the pages or offset extracted at byte \(at) are not those under the run"
+  if let problem = layout.pageListProblem(at: at, count: n, pages: result.pages, offset: result.offset) {
+    return problem
   }
   if result.retentionKind != declared {
     return "extraction holds \(result.retentionKind) but retention(for:at:) says \(declared)"

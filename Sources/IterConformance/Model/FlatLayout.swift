@@ -86,6 +86,49 @@ struct FlatLayout {
 
   func hasMemory(_ offset: Int) -> Bool { pieces[piece(at: offset)].base != nil }
   var hasMemorylessPieces: Bool { pieces.contains { $0.base == nil } }
+
+  /// What is wrong with `pages` and `offset` as the page list of the `count`
+  /// bytes from logical byte `at`, if anything. The contract: pages in order,
+  /// the first used from `offset`, every later one from its first byte, every
+  /// one but the last to its end. The run need not be one virtual range (a
+  /// folio queue lists several folios' pages), but each byte must sit where
+  /// the list puts it.
+  func pageListProblem(at: Int, count: Int, pages: [IterPage], offset: Int) -> String? {
+    let pageSize = IterPage.size
+    let run = covering(at, count)
+    let start = run[0].piece.address &+ UInt(run[0].skip)
+    guard offset == Int(start & UInt(pageSize - 1)),
+      pages.count == (offset + count + pageSize - 1) / pageSize
+    else {
+      return "the pages or offset extracted at byte \(at) are not those under the run "
+        + "(offset \(offset) with \(pages.count) pages for \(count) bytes)"
+    }
+    var listed = offset  // where the next byte falls in the page list
+    var previousEnd: UInt? = nil
+    for (p, skip, length) in run {
+      var address = p.address &+ UInt(skip)
+      let follows = previousEnd.map { $0 == address } ?? true
+      var left = length
+      while left > 0 {
+        let page = pages[listed / pageSize]
+        let inPage = listed % pageSize
+        guard page.address & UInt(pageSize - 1) == 0, page.address &+ UInt(inPage) == address else {
+          if !follows && left == length {
+            return "the run extracted at byte \(at) is not virtually contiguous, and page "
+              + "\(listed / pageSize) of its list does not hold the bytes at \(at + listed - offset)"
+          }
+          return "the pages or offset extracted at byte \(at) are not those under the run "
+            + "(page \(listed / pageSize) does not hold byte \(at + listed - offset))"
+        }
+        let n = min(left, pageSize - inPage)
+        address &+= UInt(n)
+        listed += n
+        left -= n
+      }
+      previousEnd = address
+    }
+    return nil
+  }
 }
 
 /// RFC 1071 the slow way: big-endian 16-bit words summed with end-around carry.

@@ -342,24 +342,13 @@ final class ModelRunner<S: IterSegmentSource> {
         throw ModelDivergence(message: "extracted \(got) bytes; model allows 1...\(limit)")
       }
       if got > 0 {
-        let run = layout.covering(pos, got)
-        let start = run[0].piece.address &+ UInt(run[0].skip)
-        var expected = start
-        for (p, skip, len) in run {
-          guard p.address &+ UInt(skip) == expected else {
-            throw ModelDivergence(message: "the extracted run of \(got) bytes is not virtually contiguous")
-          }
-          expected &+= UInt(len)
+        if let problem = layout.pageListProblem(
+          at: pos, count: got, pages: extraction.pages, offset: extraction.offset)
+        {
+          throw ModelDivergence(message: problem)
         }
-        let offset = Int(start & UInt(pageSize - 1))
-        let wantPages = (offset + got + pageSize - 1) / pageSize
-        guard extraction.offset == offset, extraction.pages.count == wantPages, wantPages <= maxPages else {
-          throw ModelDivergence(
-            message: "extraction offset \(extraction.offset) with \(extraction.pages.count) pages; model \(offset) with \(wantPages)")
-        }
-        let firstPage = start &- UInt(offset)
-        for (k, page) in extraction.pages.enumerated() where page.address != firstPage &+ UInt(k * pageSize) {
-          throw ModelDivergence(message: "extracted page \(k) is \(page), not the page under the run")
+        guard extraction.pages.count <= maxPages else {
+          throw ModelDivergence(message: "extraction listed \(extraction.pages.count) pages; at most \(maxPages) allowed")
         }
         guard extraction.retentionKind == declared else {
           throw ModelDivergence(message: "extraction holds \(extraction.retentionKind), the source says \(declared)")
