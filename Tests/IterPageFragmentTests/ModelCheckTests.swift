@@ -101,9 +101,11 @@ struct ModelCheckTests {
   }
 
   /// 4 layouts × (17,500 source + 7,500 destination operations) = 100,000
-  /// operations. Layouts 2 and 3 hold more than 31 folios, and their cursors
+  /// operations. Layouts 2 and 3 hold more than 31 folios, and their views
   /// start a few slots before the second queue segment, so that every run
-  /// crosses from one queue segment to the next and back.
+  /// crosses from one queue segment to the next and back. (The model walks a
+  /// view from its first slot's first byte; a cursor's start offset is
+  /// checked in FolioQueueTests.)
   @Test(arguments: [IterDirection.source, .destination], 0..<4)
   func folioQueuesBehaveLikeTheFlatModel(direction: IterDirection, layout: Int) throws {
     let seed = TestSeed.base &+ UInt64(layout) &* 104_729 &+ (direction == .source ? 0 : 1)
@@ -130,8 +132,8 @@ struct ModelCheckTests {
     }
     try checkAgainstModel(
       source, direction: direction, operations: direction == .source ? 17_500 : 7_500, seed: seed,
-      label: "folio queue layout \(layout) (\(queue.folioCount) folios from "
-        + "\(source.firstSlot)+\(source.firstSlotOffset))",
+      label: "folio queue layout \(layout) (\(queue.folioCount) folios from slot "
+        + "\(source.firstSlot))",
       retentionProbe: { pool.outstandingReferences })
     for folio in folios { try folio.put() }
     #expect(pool.audit().isEmpty, "page references leaked (seed \(seed))")
