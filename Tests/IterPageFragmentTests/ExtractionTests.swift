@@ -223,22 +223,32 @@ struct ExtractionTests {
     #expect(pool.audit().isEmpty)
   }
 
-  @Test func aFolioQueueListsOneFolioPerCall() throws {
+  @Test func aFolioQueueRunListsThePagesOfSeveralFolios() throws {
     let pool = try PagePool(pageCount: 16)
     let a = try pool.allocatePage()
-    let b = try pool.allocatePage()  // a's neighbour: still a separate call
+    let gap = try pool.allocatePage()
+    let b = try pool.allocatePage()  // not a's neighbour: still the same run
     let z = try pool.allocateFolio(order: 2)
     let queue = try FolioQueue([a, b, z])
     var iter = try IovIter(queue, direction: .source)
     let f = UInt64(z.frame)
     #expect(
       try extractAll(&iter, maxPages: 3) == [
-        Run(frames: [UInt64(a.frame)], offset: 0, count: pageSize),
-        Run(frames: [UInt64(b.frame)], offset: 0, count: pageSize),
-        Run(frames: [f, f + 1, f + 2], offset: 0, count: 3 * pageSize),
-        Run(frames: [f + 3], offset: 0, count: pageSize),
+        Run(frames: [UInt64(a.frame), UInt64(b.frame), f], offset: 0, count: 3 * pageSize),
+        Run(frames: [f + 1, f + 2, f + 3], offset: 0, count: 3 * pageSize),
       ])
-    for folio in [a, b, z] { try folio.put() }
+    try iter.revert(by: iter.consumedCount)
+    #expect(
+      try extractAll(&iter, maxBytes: pageSize + 100) == [
+        Run(frames: [UInt64(a.frame), UInt64(b.frame)], offset: 0, count: pageSize + 100),
+        Run(frames: [UInt64(b.frame), f], offset: 100, count: pageSize + 100),
+        Run(frames: [f, f + 1], offset: 200, count: pageSize + 100),
+        Run(frames: [f + 1, f + 2], offset: 300, count: pageSize + 100),
+        Run(frames: [f + 2, f + 3], offset: 400, count: pageSize + 100),
+        Run(frames: [f + 3], offset: 500, count: pageSize - 500),
+      ])
+    for folio in [a, gap, b, z] { try folio.put() }
+    #expect(pool.audit().isEmpty)
   }
 
   @Test func aFolioQueueCursorStartingInsideAFolioHasAFirstPageOffset() throws {
@@ -252,8 +262,9 @@ struct ExtractionTests {
     let f = UInt64(z.frame)
     #expect(
       try extractAll(&iter) == [
-        Run(frames: [f + 1, f + 2, f + 3], offset: 904, count: 3 * pageSize - 904),
-        Run(frames: [UInt64(next.frame)], offset: 0, count: 10),
+        Run(
+          frames: [f + 1, f + 2, f + 3, UInt64(next.frame)], offset: 904,
+          count: 3 * pageSize - 904 + 10)
       ])
     try z.put()
     try next.put()
@@ -278,6 +289,54 @@ struct ExtractionTests {
     held.release()
     #expect(z.referenceCount == 1)
     try z.put()
+    #expect(pool.audit().isEmpty)
+  }
+
+  @Test func aFolioQueueRunRetainsEveryFolioItListsAndReleasesEachOnce() throws {
+    let pool = try PagePool(pageCount: 128)
+    // 40 folios of orders 0 and 1 with pages allocated between them, across
+    // two queue segments.
+    var folios: [Folio] = []
+    var gaps: [Folio] = []
+    for k in 0..<40 {
+      folios.append(try pool.allocateFolio(order: k % 2))
+      gaps.append(try pool.allocatePage())
+    }
+    let queue = try FolioQueue(folios)
+    var iter = try IovIter(
+      queue, direction: .source, firstSlot: FolioQueue.Slot(segment: 0, slot: 29), offset: 100,
+      count: 6 * pageSize)
+    let held = try iter.extractPages(maxBytes: .max, maxPages: 6, options: .retain)
+    // Slot 29 (order 1, from 100), 30 (order 0), 31 (order 1), 32 (order 0).
+    #expect(
+      held.pages.map(\.frame)
+        == [
+          folios[29].frame, folios[29].frame + 1, folios[30].frame, folios[31].frame,
+          folios[31].frame + 1, folios[32].frame,
+        ].map { UInt64($0) })
+    #expect(held.offset == 100)
+    #expect(held.count == 6 * pageSize - 100)
+    #expect(held.retentionKind == .pageReference)
+    #expect([29, 30, 31, 32].map { folios[$0].referenceCount } == [3, 2, 3, 2])
+    #expect(pool.outstandingReferences == 80 + 6)
+    held.release()
+    #expect([29, 30, 31, 32].map { folios[$0].referenceCount } == [1, 1, 1, 1])
+    #expect(pool.outstandingReferences == 80)
+    // A freed folio in the middle of a run: nothing is held, nothing moves.
+    try folios[32].put()
+    let state = iter.saveState()
+    #expect(
+      throws: IterError.invalidSegment(
+        index: 3, count: pageSize,
+        reason: "cannot take a page reference: \(PagePoolError.notAllocated(frame: folios[32].frame))")
+    ) {
+      try iter.revert(by: iter.consumedCount)
+      _ = try iter.extractPages(maxBytes: .max, maxPages: 8, options: .retain)
+    }
+    try iter.restore(state)
+    #expect(pool.outstandingReferences == 79)
+    for (k, folio) in folios.enumerated() where k != 32 { try folio.put() }
+    for gap in gaps { try gap.put() }
     #expect(pool.audit().isEmpty)
   }
 }
