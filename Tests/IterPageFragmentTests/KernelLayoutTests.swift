@@ -24,6 +24,12 @@ private let kvecTestRanges: [(from: Int, to: Int)] = [
   (0x20000, 0x24000), (0x24000, 0x27001), (0x29000, 0xffffb), (0xffffd, 0xffffe),
 ]
 
+/// `bvec_test_ranges`: a buffer page and a byte range in it.
+private let bvecTestRanges: [(page: Int, from: Int, to: Int)] = [
+  (0, 0x0002, 0x0002), (1, 0x0027, 0x0893), (2, 0x0193, 0x0794), (3, 0x0000, 0x1000),
+  (4, 0x0000, 0x1000), (5, 0x0000, 0x1000), (6, 0x0000, 0x0ffb), (6, 0x0ffd, 0x0ffe),
+]
+
 /// The test's `pattern()`.
 private func kernelPattern(_ x: Int) -> UInt8 {
   UInt8(truncatingIfNeeded: x) &+ UInt8(truncatingIfNeeded: x >> 8)
@@ -112,6 +118,26 @@ private func kernelFolioqAdvance(folios: [Folio], by from: Int) -> (slot: Int, i
     slot += 1
   }
   return (slot, size)
+}
+
+/// `iov_kunit_load_bvec`: an entry per range, except that a range that
+/// starts a page merges into the entry before when that entry ended a page
+/// and this page is the very next one in memory (`page == can_merge`).
+private func kernelLoadBvec(_ pages: [Folio]) -> [PageFragment] {
+  var fragments: [PageFragment] = []
+  var canMerge: (pool: PagePool, frame: Int)? = nil
+  for range in bvecTestRanges {
+    let page = pages[range.page]
+    if range.from == 0 && range.from != range.to, let next = canMerge,
+      next.pool === page.pool, next.frame == page.frame
+    {
+      fragments[fragments.count - 1].length += range.to
+    } else {
+      fragments.append(PageFragment(folio: page, offset: range.from, length: range.to - range.from))
+    }
+    canMerge = range.to % pageSize == 0 ? (page.pool, page.frame + range.to / pageSize) : nil
+  }
+  return fragments
 }
 
 /// Extracts until the cursor is empty, as the kernel tests do.
@@ -235,6 +261,154 @@ struct KernelLayoutTests {
     } else {
       #expect(scratch == kvecTestRanges.flatMap { ($0.from..<$0.to).map(kernelPattern) })
     }
+    for page in pages { try page.put() }
+    #expect(pool.audit().isEmpty)
+  }
+
+  /// `iov_kunit_load_bvec` merges pages 3 to 6 of the buffer, which follow
+  /// each other in memory, into one multi-page entry.
+  @Test func loadBvecMergesNeighbouringPagesIntoOneEntry() throws {
+    let (pool, pages) = try kernelBuffer()
+    let fragments = kernelLoadBvec(pages)
+    #expect(fragments.map { [$0.offset, $0.length] } == [
+      [0x2, 0], [0x27, 0x86c], [0x193, 0x601], [0, 3 * pageSize + 0xffb], [0xffd, 1],
+    ])
+    #expect(fragments[3].folio == pages[3])
+    let bvec = try BioVecArray(fragments)
+    #expect(bvec.segmentCount == 5)
+    #expect(bvec.segment(at: 3).address == pages[3].address)
+    #expect(bvec.segment(at: 3).count == 0x3ffb)
+    let iter = try IovIter(bvec, direction: .source)
+    // Pages: 0 for the empty entry (skipped), then 1 + 1 + 4 + 1.
+    #expect(try iter.pageCount() == 7)
+    let alignment = fragments.filter { $0.length > 0 }.reduce(UInt(0)) {
+      $0 | ($1.folio.address + UInt($1.offset)) | UInt($1.length)
+    }
+    #expect(iter.alignment == alignment)
+    for page in pages { try page.put() }
+    #expect(pool.audit().isEmpty)
+  }
+
+  /// `iov_kunit_copy_to_bvec` and `iov_kunit_copy_from_bvec` over the
+  /// merged layout.
+  @Test(arguments: [IterDirection.destination, .source])
+  func bvecCopiesMatchTheKernelTest(direction: IterDirection) throws {
+    let (pool, pages) = try kernelBuffer()
+    let bvec = try BioVecArray(kernelLoadBvec(pages))
+    var iter = try IovIter(bvec, direction: direction)
+    let size = iter.count
+    #expect(size == bvecTestRanges.reduce(0) { $0 + $1.to - $1.from })
+    if direction == .destination {
+      fillBuffer(pages) { _ in 0 }
+      #expect(try iter.write((0..<size).map(kernelPattern)) == size)
+      var expected = [UInt8](repeating: 0, count: bufferSize)
+      var patt = 0
+      for range in bvecTestRanges {
+        for k in range.from..<range.to {
+          expected[range.page * pageSize + k] = kernelPattern(patt)
+          patt += 1
+        }
+      }
+      #expect(readBuffer(pages) == expected)
+    } else {
+      fillBuffer(pages, kernelPattern)
+      let read = try iter.read(upTo: size)
+      #expect(
+        read
+          == bvecTestRanges.flatMap { r in
+            (r.from..<r.to).map { kernelPattern(r.page * pageSize + $0) }
+          })
+    }
+    #expect(iter.count == 0)
+    #expect(iter.segmentsRemaining == 0)
+    for page in pages { try page.put() }
+    #expect(pool.audit().isEmpty)
+  }
+
+  /// `iov_kunit_extract_pages_bvec` over the merged layout: the multi-page
+  /// entry is one call of four pages, as `iov_iter_extract_bvec_pages`
+  /// walks its page chunks; the other entries end or start inside a page, so
+  /// each is a call of its own. Four calls in all.
+  @Test func bvecExtractionMakesTheKernelsCalls() throws {
+    let (pool, pages) = try kernelBuffer()
+    let bvec = try BioVecArray(kernelLoadBvec(pages))
+    var iter = try IovIter(bvec, direction: .source)
+    let runs = try kernelExtractAll(&iter)
+    let frame = { (k: Int) in UInt64(pages[k].frame) }
+    #expect(
+      runs == [
+        Run(frames: [frame(1)], offset: 0x27, count: 0x86c),
+        Run(frames: [frame(2)], offset: 0x193, count: 0x601),
+        Run(frames: [frame(3), frame(4), frame(5), frame(6)], offset: 0, count: 0x3ffb),
+        Run(frames: [frame(6)], offset: 0xffd, count: 1),
+      ])
+    // The kernel test's own walk over the unmerged ranges.
+    var ranges = bvecTestRanges[...]
+    var from = ranges.first!.from
+    for run in runs {
+      var offset0 = run.offset
+      var len = run.count
+      for listed in run.frames {
+        while from == ranges.first!.to {
+          ranges = ranges.dropFirst()
+          from = ranges.first!.from
+        }
+        let part = min(len, pageSize - offset0)
+        #expect(listed == frame(ranges.first!.page + from / pageSize))
+        #expect(offset0 == from % pageSize)
+        from += part
+        len -= part
+        offset0 = 0
+      }
+    }
+    for page in pages { try page.put() }
+    #expect(pool.audit().isEmpty)
+  }
+
+  /// `.retain` over the multi-page entry takes a reference on each of the
+  /// four folios it covers, and the release puts each once.
+  @Test func retainingAMultiPageEntryHoldsEveryFolioItTouches() throws {
+    let (pool, pages) = try kernelBuffer()
+    var iter = try IovIter(BioVecArray(kernelLoadBvec(pages)), direction: .source)
+    try iter.advance(by: 0x86c + 0x601)
+    let held = try iter.extractPages(maxBytes: .max, maxPages: 8, options: .retain)
+    #expect(held.retentionKind == .pageReference)
+    #expect(held.count == 0x3ffb)
+    #expect((3...6).map { pages[$0].referenceCount } == [2, 2, 2, 2])
+    #expect(pool.outstandingReferences == pages.count + 4)
+    held.release()
+    #expect((3...6).map { pages[$0].referenceCount } == [1, 1, 1, 1])
+    for page in pages { try page.put() }
+    #expect(pool.audit().isEmpty)
+  }
+
+  /// `iov_kunit_iter_to_sg_bvec`'s layout: every page merged into the entry
+  /// before when it follows it in memory, so the swapped buffer is four
+  /// entries of 64 pages. With 8 pages per call both the kernel and this
+  /// make 32 calls. With 100 KiB per call and no page limit the kernel goes
+  /// on from one entry to the next (11 calls); here a bvec run also needs the
+  /// next entry at the next address, and these are not (12 calls).
+  @Test func wholePageEntriesMergeAsIterToSgBvecMergesThem() throws {
+    let (pool, pages) = try kernelBuffer()
+    var fragments: [PageFragment] = []
+    var canMerge: Int? = nil
+    for page in pages {
+      if page.frame == canMerge {
+        fragments[fragments.count - 1].length += pageSize
+      } else {
+        fragments.append(PageFragment(folio: page))
+      }
+      canMerge = page.frame + 1
+    }
+    #expect(fragments.map(\.length) == Array(repeating: 64 * pageSize, count: 4))
+    let bvec = try BioVecArray(fragments)
+    var iter = try IovIter(bvec, direction: .source)
+    let runs = try kernelExtractAll(&iter)
+    #expect(runs.count == 32)
+    #expect(runs.allSatisfy { $0.frames.count == 8 && $0.offset == 0 })
+    #expect(runs.flatMap(\.frames) == pages.map { UInt64($0.frame) })
+    var wide = try IovIter(bvec, direction: .source)
+    #expect(try extractAll(&wide, maxBytes: 100 * 1024, maxPages: 1000).count == 12)
     for page in pages { try page.put() }
     #expect(pool.audit().isEmpty)
   }

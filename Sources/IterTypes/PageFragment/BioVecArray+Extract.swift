@@ -22,10 +22,15 @@ extension BioVecArray {
   ///                                                  does not start a page
   /// ```
   ///
+  /// An entry that runs past its folio onto the next frames (a multi-page
+  /// bio_vec) is walked page by page like any other, so a run can cover it
+  /// whole, and go on from it to the next entry.
+  ///
   /// Pages carry their pool frame numbers. Nothing is held unless `options`
   /// contains `IterExtractionOptions.retain`: then each listed page gets one
-  /// reference on its folio (`folio_get`), and releasing the retention puts
-  /// each exactly once.
+  /// reference on the folio that holds it (`folio_get`), so every folio the
+  /// run touches is held, and releasing the retention puts each reference
+  /// exactly once.
   ///
   /// - Throws: `IterError.invalidSegment(index:count:reason:)` when a
   ///   reference was asked for and a folio under the run is no longer
@@ -33,10 +38,11 @@ extension BioVecArray {
   /// - Complexity: O(*p*) for *p* pages, plus the empty entries skipped.
   ///
   /// The corresponding kernel function is `iov_iter_extract_bvec_pages`
-  /// (behind `iov_iter_extract_pages`), which also stops at a chunk that does
-  /// not end a page or a later chunk that does not start one. The kernel does
-  /// not check that the next entry is at the next virtual address (its page
-  /// array is not a virtual range); here the run is one, so this checks.
+  /// (behind `iov_iter_extract_pages`), which walks the entries' page chunks
+  /// (`bvec_iter_bvec`) and also stops at a chunk that does not end a page or
+  /// a later chunk that does not start one. The kernel does not check that
+  /// the next entry is at the next virtual address (its page array is not a
+  /// virtual range); here a bvec run is one, so this checks.
   public func extractPages(
     at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
   ) throws(IterError) -> IterExtraction {
@@ -74,7 +80,8 @@ extension BioVecArray {
         if retain {
           references.append(
             _PageReference(
-              folio: _fragments[index].folio, segmentIndex: index, segmentCount: entry.count))
+              folio: _folio(ofEntry: index, frame: frame), segmentIndex: index,
+              segmentCount: entry.count))
         }
         size += chunk
         left -= chunk

@@ -10,8 +10,10 @@ import IterCore
 ///
 /// As in the kernel, an entry may cover several pages of a multi-page folio,
 /// and its offset may be a page size or more (an offset into the folio, not
-/// into its first page). The entry is plain data; ``BioVecArray`` validates it
-/// when it is added.
+/// into its first page). Like a multi-page `bio_vec`, it may also run on past
+/// the end of its folio over the frames that follow it in the pool's arena,
+/// when those are allocated. The entry is plain data; ``BioVecArray``
+/// validates it when it is added.
 ///
 /// The corresponding kernel structure is `struct bio_vec`
 /// (`bv_page`, `bv_offset`, `bv_len`), as `bvec_set_folio` fills it.
