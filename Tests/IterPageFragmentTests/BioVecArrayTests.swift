@@ -264,4 +264,16 @@ struct BioVecArrayTests {
     try other.put()
     #expect(pool.audit().isEmpty)
   }
+
+  @Test(arguments: [Int.min, -1])
+  func aDefaultLengthAfterANegativeOffsetDoesNotTrap(offset: Int) throws {
+    let pool = try PagePool(pageCount: 1)
+    let folio = try pool.allocatePage()
+    let fragment = PageFragment(folio: folio, offset: offset)
+    #expect(fragment.length > 0)
+    #expect(throws: IterError.negativeCount(argument: "fragments[0].offset", value: offset)) {
+      try BioVecArray([fragment])
+    }
+    try folio.put()
+  }
 }

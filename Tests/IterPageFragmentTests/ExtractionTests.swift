@@ -339,4 +339,94 @@ struct ExtractionTests {
     for gap in gaps { try gap.put() }
     #expect(pool.audit().isEmpty)
   }
+
+  // MARK: - Arguments of a direct call
+
+  /// A pool, a bvec and a queue over the same two folios.
+  private func directCallFixture() throws -> (PagePool, [Folio], BioVecArray, FolioQueue) {
+    let pool = try PagePool(pageCount: 16)
+    let a = try pool.allocateFolio(order: 1)
+    let b = try pool.allocatePage()
+    return (pool, [a, b], try BioVecArray([PageFragment(folio: a), PageFragment(folio: b)]),
+      try FolioQueue([a, b]))
+  }
+
+  @Test(arguments: [Int.min, -1])
+  func aNegativeMaxBytesInADirectCallIsATypedError(value: Int) throws {
+    let (_, folios, bvec, queue) = try directCallFixture()
+    let start = IterPosition(segmentIndex: 0, offset: 0)
+    let error = IterError.negativeCount(argument: "maxBytes", value: value)
+    #expect(throws: error) { try bvec.extractPages(at: start, maxBytes: value, maxPages: 1, options: []).release() }
+    #expect(throws: error) { try queue.extractPages(at: start, maxBytes: value, maxPages: 1, options: []).release() }
+    for folio in folios { try folio.put() }
+  }
+
+  @Test(arguments: [Int.min, -1, 0])
+  func maxPagesBelowOneInADirectCallIsATypedError(value: Int) throws {
+    let (_, folios, bvec, queue) = try directCallFixture()
+    let start = IterPosition(segmentIndex: 0, offset: 0)
+    let error = IterError.invalidArgument(
+      argument: "maxPages", value: value, reason: "must be at least 1")
+    #expect(throws: error) { try bvec.extractPages(at: start, maxBytes: 10, maxPages: value, options: []).release() }
+    #expect(throws: error) { try queue.extractPages(at: start, maxBytes: 10, maxPages: value, options: []).release() }
+    for folio in folios { try folio.put() }
+  }
+
+  @Test(arguments: [(Int.min, 0), (-1, 0), (3, 0), (Int.max, 0), (0, Int.min), (0, -1),
+    (0, 2 * 4096 + 1), (0, Int.max), (1, 4097), (2, 1)])
+  func aPositionOutsideTheSourceInADirectCallIsATypedError(segmentIndex: Int, offset: Int) throws
+  {
+    let (pool, folios, bvec, queue) = try directCallFixture()
+    let position = IterPosition(segmentIndex: segmentIndex, offset: offset)
+    for options in [IterExtractionOptions(), .retain] {
+      let errors = [
+        thrownError { () throws(IterError) in
+          try bvec.extractPages(at: position, maxBytes: .max, maxPages: 8, options: options).release()
+        },
+        thrownError { () throws(IterError) in
+          try queue.extractPages(at: position, maxBytes: .max, maxPages: 8, options: options).release()
+        },
+      ]
+      for error in errors {
+        switch error {
+        case .negativeCount(let argument, let value)?:
+          #expect(argument == "position.offset" && value == offset)
+        case .invalidArgument(let argument, let value, _)?:
+          #expect(
+            (argument == "position.segmentIndex" && value == segmentIndex)
+              || (argument == "position.offset" && value == offset))
+        default:
+          Issue.record("position \(position): \(String(describing: error))")
+        }
+      }
+    }
+    #expect(pool.outstandingReferences == 2)
+    for folio in folios { try folio.put() }
+  }
+
+  @Test func theLimitsOfADirectCallAreClampedToTheSource() throws {
+    let (pool, folios, bvec, queue) = try directCallFixture()
+    let start = IterPosition(segmentIndex: 0, offset: 0)
+    let end = IterPosition(segmentIndex: 2, offset: 0)
+    let whole = [folios[0].frame, folios[0].frame + 1, folios[1].frame].map { UInt64($0) }
+    for source in [bvec as any IterSegmentSource, queue] {
+      let all = try source.extractPages(
+        at: start, maxBytes: .max, maxPages: .max, options: .retain)
+      #expect(all.count == 3 * pageSize)
+      #expect(all.pages.map(\.frame) == whole)
+      all.release()
+      let none = try source.extractPages(at: start, maxBytes: 0, maxPages: 1, options: .retain)
+      #expect(none.count == 0 && none.pages.isEmpty && none.retentionKind == .none)
+      let atEnd = try source.extractPages(at: end, maxBytes: .max, maxPages: 1, options: [])
+      #expect(atEnd.count == 0 && atEnd.pages.isEmpty)
+      // The end of a segment is a valid position: the run starts in the next.
+      let fromEnd = try source.extractPages(
+        at: IterPosition(segmentIndex: 0, offset: 2 * pageSize), maxBytes: 1, maxPages: 1,
+        options: [])
+      #expect(fromEnd.pages.map(\.frame) == [UInt64(folios[1].frame)])
+    }
+    #expect(pool.outstandingReferences == 2)
+    for folio in folios { try folio.put() }
+    #expect(pool.audit().isEmpty)
+  }
 }

@@ -32,9 +32,17 @@ extension BioVecArray {
   /// run touches is held, and releasing the retention puts each reference
   /// exactly once.
   ///
-  /// - Throws: `IterError.invalidSegment(index:count:reason:)` when a
-  ///   reference was asked for and a folio under the run is no longer
-  ///   allocated; nothing is held then.
+  /// The cursor calls this with a valid position, `maxBytes` clamped to its
+  /// count and `maxPages >= 1`. A direct call gets typed errors instead of a
+  /// trap for anything else; `maxBytes` 0, or a position at the end, lists
+  /// nothing.
+  ///
+  /// - Throws: `IterError.negativeCount(argument:value:)` for a negative
+  ///   `maxBytes` or `position.offset`;
+  ///   `IterError.invalidArgument(argument:value:reason:)` for `maxPages < 1`
+  ///   or a position outside the array; `IterError.invalidSegment(index:count:reason:)`
+  ///   when a reference was asked for and a folio under the run is no longer
+  ///   allocated (nothing is held then).
   /// - Complexity: O(*p*) for *p* pages, plus the empty entries skipped.
   ///
   /// The corresponding kernel function is `iov_iter_extract_bvec_pages`
@@ -46,6 +54,7 @@ extension BioVecArray {
   public func extractPages(
     at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
   ) throws(IterError) -> IterExtraction {
+    try _checkExtractionArguments(self, at: position, maxBytes: maxBytes, maxPages: maxPages)
     let pageSize = IterPage.size
     let mask = UInt(pageSize - 1)
     let retain = options.contains(.retain)
@@ -53,6 +62,7 @@ extension BioVecArray {
     var skip = position.offset
     var remaining = maxBytes
     var pages: [IterPage] = []
+    pages.reserveCapacity(_expectedPageCount(maxBytes: maxBytes, maxPages: maxPages))
     var references: [_PageReference] = []
     var offset0 = 0
     var size = 0

@@ -30,14 +30,19 @@ public struct PageFragment: Hashable, Sendable, CustomStringConvertible {
   /// - Parameters:
   ///   - folio: The folio.
   ///   - offset: Bytes from the folio's start; may be past its first page.
-  ///   - length: The number of bytes; `nil` for the rest of the folio.
+  ///   - length: The number of bytes; `nil` for the rest of the folio
+  ///     (`Int.max` when that overflows, which only a negative offset can do;
+  ///     ``BioVecArray`` refuses it).
   /// - Complexity: O(1).
   ///
   /// The corresponding kernel function is `bvec_set_folio`.
   public init(folio: Folio, offset: Int = 0, length: Int? = nil) {
     self.folio = folio
     self.offset = offset
-    self.length = length ?? (folio.byteCount - offset)
+    // A negative offset is refused when the entry is added; here it must
+    // not overflow.
+    let (rest, overflow) = folio.byteCount.subtractingReportingOverflow(offset)
+    self.length = length ?? (overflow ? Int.max : rest)
   }
 
   /// The address of the first byte.
