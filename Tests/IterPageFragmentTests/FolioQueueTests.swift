@@ -221,6 +221,18 @@ struct FolioQueueTests {
       offset: pageSize + 5, count: 10)
     #expect(deep.segmentOffset == pageSize + 5)
     #expect(deep.alignment == (z.address + UInt(pageSize + 5)) | 10)
+    // Started at exactly the folio's end: with bytes to cover, the cursor
+    // stands at the next folio's start (the kernel keeps iov_offset at the
+    // folio size until its first step); with none, it stays at the end.
+    let atEnd = try IovIter(
+      queue, direction: .source, firstSlot: FolioQueue.Slot(index: 0), offset: 2 * pageSize,
+      count: 10)
+    #expect(atEnd.position == IterPosition(segmentIndex: 1, offset: 0))
+    #expect(atEnd.consumedCount == 0)
+    let empty = try IovIter(
+      queue, direction: .source, firstSlot: FolioQueue.Slot(index: 0), offset: 2 * pageSize,
+      count: 0)
+    #expect(empty.position == IterPosition(segmentIndex: 0, offset: 2 * pageSize))
     try z.put()
     try next.put()
     #expect(pool.audit().isEmpty)
