@@ -356,8 +356,12 @@ struct ExtractionTests {
     let (_, folios, bvec, queue) = try directCallFixture()
     let start = IterPosition(segmentIndex: 0, offset: 0)
     let error = IterError.negativeCount(argument: "maxBytes", value: value)
-    #expect(throws: error) { try bvec.extractPages(at: start, maxBytes: value, maxPages: 1, options: []).release() }
-    #expect(throws: error) { try queue.extractPages(at: start, maxBytes: value, maxPages: 1, options: []).release() }
+    #expect(throws: error) {
+      try bvec.extractPages(at: start, maxBytes: value, maxPages: 1, options: []).release()
+    }
+    #expect(throws: error) {
+      try queue.extractPages(at: start, maxBytes: value, maxPages: 1, options: []).release()
+    }
     for folio in folios { try folio.put() }
   }
 
@@ -367,8 +371,12 @@ struct ExtractionTests {
     let start = IterPosition(segmentIndex: 0, offset: 0)
     let error = IterError.invalidArgument(
       argument: "maxPages", value: value, reason: "must be at least 1")
-    #expect(throws: error) { try bvec.extractPages(at: start, maxBytes: 10, maxPages: value, options: []).release() }
-    #expect(throws: error) { try queue.extractPages(at: start, maxBytes: 10, maxPages: value, options: []).release() }
+    #expect(throws: error) {
+      try bvec.extractPages(at: start, maxBytes: 10, maxPages: value, options: []).release()
+    }
+    #expect(throws: error) {
+      try queue.extractPages(at: start, maxBytes: 10, maxPages: value, options: []).release()
+    }
     for folio in folios { try folio.put() }
   }
 
