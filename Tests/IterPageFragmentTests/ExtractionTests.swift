@@ -223,22 +223,32 @@ struct ExtractionTests {
     #expect(pool.audit().isEmpty)
   }
 
-  @Test func aFolioQueueListsOneFolioPerCall() throws {
+  @Test func aFolioQueueRunListsThePagesOfSeveralFolios() throws {
     let pool = try PagePool(pageCount: 16)
     let a = try pool.allocatePage()
-    let b = try pool.allocatePage()  // a's neighbour: still a separate call
+    let gap = try pool.allocatePage()
+    let b = try pool.allocatePage()  // not a's neighbour: still the same run
     let z = try pool.allocateFolio(order: 2)
     let queue = try FolioQueue([a, b, z])
     var iter = try IovIter(queue, direction: .source)
     let f = UInt64(z.frame)
     #expect(
       try extractAll(&iter, maxPages: 3) == [
-        Run(frames: [UInt64(a.frame)], offset: 0, count: pageSize),
-        Run(frames: [UInt64(b.frame)], offset: 0, count: pageSize),
-        Run(frames: [f, f + 1, f + 2], offset: 0, count: 3 * pageSize),
-        Run(frames: [f + 3], offset: 0, count: pageSize),
+        Run(frames: [UInt64(a.frame), UInt64(b.frame), f], offset: 0, count: 3 * pageSize),
+        Run(frames: [f + 1, f + 2, f + 3], offset: 0, count: 3 * pageSize),
       ])
-    for folio in [a, b, z] { try folio.put() }
+    try iter.revert(by: iter.consumedCount)
+    #expect(
+      try extractAll(&iter, maxBytes: pageSize + 100) == [
+        Run(frames: [UInt64(a.frame), UInt64(b.frame)], offset: 0, count: pageSize + 100),
+        Run(frames: [UInt64(b.frame), f], offset: 100, count: pageSize + 100),
+        Run(frames: [f, f + 1], offset: 200, count: pageSize + 100),
+        Run(frames: [f + 1, f + 2], offset: 300, count: pageSize + 100),
+        Run(frames: [f + 2, f + 3], offset: 400, count: pageSize + 100),
+        Run(frames: [f + 3], offset: 500, count: pageSize - 500),
+      ])
+    for folio in [a, gap, b, z] { try folio.put() }
+    #expect(pool.audit().isEmpty)
   }
 
   @Test func aFolioQueueCursorStartingInsideAFolioHasAFirstPageOffset() throws {
@@ -252,8 +262,9 @@ struct ExtractionTests {
     let f = UInt64(z.frame)
     #expect(
       try extractAll(&iter) == [
-        Run(frames: [f + 1, f + 2, f + 3], offset: 904, count: 3 * pageSize - 904),
-        Run(frames: [UInt64(next.frame)], offset: 0, count: 10),
+        Run(
+          frames: [f + 1, f + 2, f + 3, UInt64(next.frame)], offset: 904,
+          count: 3 * pageSize - 904 + 10)
       ])
     try z.put()
     try next.put()
@@ -278,6 +289,152 @@ struct ExtractionTests {
     held.release()
     #expect(z.referenceCount == 1)
     try z.put()
+    #expect(pool.audit().isEmpty)
+  }
+
+  @Test func aFolioQueueRunRetainsEveryFolioItListsAndReleasesEachOnce() throws {
+    let pool = try PagePool(pageCount: 128)
+    // 40 folios of orders 0 and 1 with pages allocated between them, across
+    // two queue segments.
+    var folios: [Folio] = []
+    var gaps: [Folio] = []
+    for k in 0..<40 {
+      folios.append(try pool.allocateFolio(order: k % 2))
+      gaps.append(try pool.allocatePage())
+    }
+    let queue = try FolioQueue(folios)
+    var iter = try IovIter(
+      queue, direction: .source, firstSlot: FolioQueue.Slot(segment: 0, slot: 29), offset: 100,
+      count: 6 * pageSize)
+    let held = try iter.extractPages(maxBytes: .max, maxPages: 6, options: .retain)
+    // Slot 29 (order 1, from 100), 30 (order 0), 31 (order 1), 32 (order 0).
+    #expect(
+      held.pages.map(\.frame)
+        == [
+          folios[29].frame, folios[29].frame + 1, folios[30].frame, folios[31].frame,
+          folios[31].frame + 1, folios[32].frame,
+        ].map { UInt64($0) })
+    #expect(held.offset == 100)
+    #expect(held.count == 6 * pageSize - 100)
+    #expect(held.retentionKind == .pageReference)
+    #expect([29, 30, 31, 32].map { folios[$0].referenceCount } == [3, 2, 3, 2])
+    #expect(pool.outstandingReferences == 80 + 6)
+    held.release()
+    #expect([29, 30, 31, 32].map { folios[$0].referenceCount } == [1, 1, 1, 1])
+    #expect(pool.outstandingReferences == 80)
+    // A freed folio in the middle of a run: nothing is held, nothing moves.
+    try folios[32].put()
+    let state = iter.saveState()
+    #expect(
+      throws: IterError.invalidSegment(
+        index: 3, count: pageSize,
+        reason: "cannot take a page reference: \(PagePoolError.notAllocated(frame: folios[32].frame))")
+    ) {
+      try iter.revert(by: iter.consumedCount)
+      _ = try iter.extractPages(maxBytes: .max, maxPages: 8, options: .retain)
+    }
+    try iter.restore(state)
+    #expect(pool.outstandingReferences == 79)
+    for (k, folio) in folios.enumerated() where k != 32 { try folio.put() }
+    for gap in gaps { try gap.put() }
+    #expect(pool.audit().isEmpty)
+  }
+
+  // MARK: - Arguments of a direct call
+
+  /// A pool, a bvec and a queue over the same two folios.
+  private func directCallFixture() throws -> (PagePool, [Folio], BioVecArray, FolioQueue) {
+    let pool = try PagePool(pageCount: 16)
+    let a = try pool.allocateFolio(order: 1)
+    let b = try pool.allocatePage()
+    return (pool, [a, b], try BioVecArray([PageFragment(folio: a), PageFragment(folio: b)]),
+      try FolioQueue([a, b]))
+  }
+
+  @Test(arguments: [Int.min, -1])
+  func aNegativeMaxBytesInADirectCallIsATypedError(value: Int) throws {
+    let (_, folios, bvec, queue) = try directCallFixture()
+    let start = IterPosition(segmentIndex: 0, offset: 0)
+    let error = IterError.negativeCount(argument: "maxBytes", value: value)
+    #expect(throws: error) {
+      try bvec.extractPages(at: start, maxBytes: value, maxPages: 1, options: []).release()
+    }
+    #expect(throws: error) {
+      try queue.extractPages(at: start, maxBytes: value, maxPages: 1, options: []).release()
+    }
+    for folio in folios { try folio.put() }
+  }
+
+  @Test(arguments: [Int.min, -1, 0])
+  func maxPagesBelowOneInADirectCallIsATypedError(value: Int) throws {
+    let (_, folios, bvec, queue) = try directCallFixture()
+    let start = IterPosition(segmentIndex: 0, offset: 0)
+    let error = IterError.invalidArgument(
+      argument: "maxPages", value: value, reason: "must be at least 1")
+    #expect(throws: error) {
+      try bvec.extractPages(at: start, maxBytes: 10, maxPages: value, options: []).release()
+    }
+    #expect(throws: error) {
+      try queue.extractPages(at: start, maxBytes: 10, maxPages: value, options: []).release()
+    }
+    for folio in folios { try folio.put() }
+  }
+
+  @Test(arguments: [(Int.min, 0), (-1, 0), (3, 0), (Int.max, 0), (0, Int.min), (0, -1),
+    (0, 2 * 4096 + 1), (0, Int.max), (1, 4097), (2, 1)])
+  func aPositionOutsideTheSourceInADirectCallIsATypedError(segmentIndex: Int, offset: Int) throws
+  {
+    let (pool, folios, bvec, queue) = try directCallFixture()
+    let position = IterPosition(segmentIndex: segmentIndex, offset: offset)
+    for options in [IterExtractionOptions(), .retain] {
+      let errors = [
+        thrownError { () throws(IterError) in
+          try bvec.extractPages(at: position, maxBytes: .max, maxPages: 8, options: options).release()
+        },
+        thrownError { () throws(IterError) in
+          try queue.extractPages(at: position, maxBytes: .max, maxPages: 8, options: options).release()
+        },
+      ]
+      for error in errors {
+        switch error {
+        case .negativeCount(let argument, let value)?:
+          #expect(argument == "position.offset" && value == offset)
+        case .invalidArgument(let argument, let value, _)?:
+          #expect(
+            (argument == "position.segmentIndex" && value == segmentIndex)
+              || (argument == "position.offset" && value == offset))
+        default:
+          Issue.record("position \(position): \(String(describing: error))")
+        }
+      }
+    }
+    #expect(pool.outstandingReferences == 2)
+    for folio in folios { try folio.put() }
+  }
+
+  @Test func theLimitsOfADirectCallAreClampedToTheSource() throws {
+    let (pool, folios, bvec, queue) = try directCallFixture()
+    let start = IterPosition(segmentIndex: 0, offset: 0)
+    let end = IterPosition(segmentIndex: 2, offset: 0)
+    let whole = [folios[0].frame, folios[0].frame + 1, folios[1].frame].map { UInt64($0) }
+    for source in [bvec as any IterSegmentSource, queue] {
+      let all = try source.extractPages(
+        at: start, maxBytes: .max, maxPages: .max, options: .retain)
+      #expect(all.count == 3 * pageSize)
+      #expect(all.pages.map(\.frame) == whole)
+      all.release()
+      let none = try source.extractPages(at: start, maxBytes: 0, maxPages: 1, options: .retain)
+      #expect(none.count == 0 && none.pages.isEmpty && none.retentionKind == .none)
+      let atEnd = try source.extractPages(at: end, maxBytes: .max, maxPages: 1, options: [])
+      #expect(atEnd.count == 0 && atEnd.pages.isEmpty)
+      // The end of a segment is a valid position: the run starts in the next.
+      let fromEnd = try source.extractPages(
+        at: IterPosition(segmentIndex: 0, offset: 2 * pageSize), maxBytes: 1, maxPages: 1,
+        options: [])
+      #expect(fromEnd.pages.map(\.frame) == [UInt64(folios[1].frame)])
+    }
+    #expect(pool.outstandingReferences == 2)
+    for folio in folios { try folio.put() }
     #expect(pool.audit().isEmpty)
   }
 }

@@ -100,10 +100,57 @@ struct ModelCheckTests {
     #expect(pool.audit().isEmpty, "page references leaked (seed \(seed))")
   }
 
+  /// Multi-page entries, as the kernel test's `load_bvec` merges them: single
+  /// pages allocated back to back, cut into entries that start anywhere and
+  /// run on over several pages, so over several folios. Entries never
+  /// overlap. A destination run checks all the memory after every operation,
+  /// so its layouts are kept small.
+  @Test(arguments: [IterDirection.source, .destination], 0..<2)
+  func multiPageBioVecsBehaveLikeTheFlatModel(direction: IterDirection, layout: Int) throws {
+    let seed = TestSeed.base &+ UInt64(layout) &* 6151 &+ (direction == .source ? 0 : 1)
+    var rng = SeededGenerator(seed: seed)
+    let pageCount = direction == .source ? 48 : 8
+    let pool = try PagePool(pageCount: pageCount, maxOrder: 0)
+    let pages = try (0..<pageCount).map { _ in try pool.allocatePage() }
+    let end = pageCount * pageSize
+    var fragments: [PageFragment] = []
+    var at = 0
+    while at < end && fragments.count < 40 {
+      switch Int.random(in: 0..<6, using: &rng) {
+      case 0: at = (at + pageSize - 1) / pageSize * pageSize  // the next page start
+      case 1: at += Int.random(in: 1...300, using: &rng)
+      default: break  // back to back
+      }
+      guard at < end else { break }
+      var length: Int
+      switch Int.random(in: 0..<6, using: &rng) {
+      case 0: length = 0
+      case 1: length = Int.random(in: 1...700, using: &rng)
+      case 2: length = (at / pageSize + 1) * pageSize - at  // to the page boundary
+      default: length = Int.random(in: 1...(4 * pageSize), using: &rng)  // over pages
+      }
+      length = min(length, end - at)
+      fragments.append(
+        PageFragment(folio: pages[at / pageSize], offset: at % pageSize, length: length))
+      at += length
+    }
+    let bvec = try BioVecArray(fragments)
+    #expect(fragments.contains { $0.offset + $0.length > pageSize }, "seed \(seed)")
+    try checkAgainstModel(
+      bvec, direction: direction, operations: direction == .source ? 10_000 : 5_000, seed: seed,
+      label: "multi-page bvec layout \(layout) (\(bvec.segmentCount) entries, "
+        + "\(bvec.byteCount) bytes)",
+      retentionProbe: { pool.outstandingReferences })
+    for page in pages { try page.put() }
+    #expect(pool.audit().isEmpty, "page references leaked (seed \(seed))")
+  }
+
   /// 4 layouts × (17,500 source + 7,500 destination operations) = 100,000
-  /// operations. Layouts 2 and 3 hold more than 31 folios, and their cursors
+  /// operations. Layouts 2 and 3 hold more than 31 folios, and their views
   /// start a few slots before the second queue segment, so that every run
-  /// crosses from one queue segment to the next and back.
+  /// crosses from one queue segment to the next and back. (The model walks a
+  /// view from its first slot's first byte; a cursor's start offset is
+  /// checked in FolioQueueTests.)
   @Test(arguments: [IterDirection.source, .destination], 0..<4)
   func folioQueuesBehaveLikeTheFlatModel(direction: IterDirection, layout: Int) throws {
     let seed = TestSeed.base &+ UInt64(layout) &* 104_729 &+ (direction == .source ? 0 : 1)
@@ -130,8 +177,8 @@ struct ModelCheckTests {
     }
     try checkAgainstModel(
       source, direction: direction, operations: direction == .source ? 17_500 : 7_500, seed: seed,
-      label: "folio queue layout \(layout) (\(queue.folioCount) folios from "
-        + "\(source.firstSlot)+\(source.firstSlotOffset))",
+      label: "folio queue layout \(layout) (\(queue.folioCount) folios from slot "
+        + "\(source.firstSlot))",
       retentionProbe: { pool.outstandingReferences })
     for folio in folios { try folio.put() }
     #expect(pool.audit().isEmpty, "page references leaked (seed \(seed))")

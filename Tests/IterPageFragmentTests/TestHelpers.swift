@@ -53,3 +53,13 @@ func extractAll<S: IterSegmentSource>(
   }
   return runs
 }
+
+/// The error `body` throws, or `nil`.
+func thrownError(_ body: () throws(IterError) -> Void) -> IterError? {
+  do {
+    try body()
+    return nil
+  } catch {
+    return error
+  }
+}

@@ -51,6 +51,22 @@ struct Canary {
   }
 }
 
+/// Whether the bytes of an entry that runs past the end of `folio` lie on
+/// frames that follow it in the arena, each in an allocated folio (a
+/// multi-page bio_vec), asked through the pool's public look-ups.
+func runsOnOverAllocatedFrames(_ folio: Folio, _ offset: Int, _ length: Int) -> Bool {
+  let pool = folio.pool
+  let start = folio.frame * PagePool.pageSize + offset
+  guard length <= pool.byteCount - start else { return false }
+  let last = (start + length - 1) / PagePool.pageSize
+  for frame in (folio.frame + folio.pageCount)...last {
+    guard let page = pool.page(atFrame: frame), (try? pool.folio(containing: page)) != nil else {
+      return false
+    }
+  }
+  return true
+}
+
 func fuzzBioVecs(_ input: inout FuzzInput, _ arena: Arena) {
   var folios: [Folio] = []
   var stale: Set<Int> = []  // indices of folios freed again: their handles are stale
@@ -87,7 +103,9 @@ func fuzzBioVecs(_ input: inout FuzzInput, _ arena: Arena) {
       want = .negativeCount(argument: "fragments[\(index)].offset", value: offset)
     } else if length < 0 {
       want = .negativeCount(argument: "fragments[\(index)].length", value: length)
-    } else if offset > size || length > size - offset || stale.contains(i) {
+    } else if offset > size || (offset == size && length > 0) || stale.contains(i)
+      || (length > size - offset && !runsOnOverAllocatedFrames(folio, offset, length))
+    {
       want = .invalidSegment(index: index, count: length, reason: "")
     }
     if all {

@@ -22,24 +22,39 @@ extension BioVecArray {
   ///                                                  does not start a page
   /// ```
   ///
+  /// An entry that runs past its folio onto the next frames (a multi-page
+  /// bio_vec) is walked page by page like any other, so a run can cover it
+  /// whole, and go on from it to the next entry.
+  ///
   /// Pages carry their pool frame numbers. Nothing is held unless `options`
   /// contains `IterExtractionOptions.retain`: then each listed page gets one
-  /// reference on its folio (`folio_get`), and releasing the retention puts
-  /// each exactly once.
+  /// reference on the folio that holds it (`folio_get`), so every folio the
+  /// run touches is held, and releasing the retention puts each reference
+  /// exactly once.
   ///
-  /// - Throws: `IterError.invalidSegment(index:count:reason:)` when a
-  ///   reference was asked for and a folio under the run is no longer
-  ///   allocated; nothing is held then.
+  /// The cursor calls this with a valid position, `maxBytes` clamped to its
+  /// count and `maxPages >= 1`. A direct call gets typed errors instead of a
+  /// trap for anything else; `maxBytes` 0, or a position at the end, lists
+  /// nothing.
+  ///
+  /// - Throws: `IterError.negativeCount(argument:value:)` for a negative
+  ///   `maxBytes` or `position.offset`;
+  ///   `IterError.invalidArgument(argument:value:reason:)` for `maxPages < 1`
+  ///   or a position outside the array; `IterError.invalidSegment(index:count:reason:)`
+  ///   when a reference was asked for and a folio under the run is no longer
+  ///   allocated (nothing is held then).
   /// - Complexity: O(*p*) for *p* pages, plus the empty entries skipped.
   ///
   /// The corresponding kernel function is `iov_iter_extract_bvec_pages`
-  /// (behind `iov_iter_extract_pages`), which also stops at a chunk that does
-  /// not end a page or a later chunk that does not start one. The kernel does
-  /// not check that the next entry is at the next virtual address (its page
-  /// array is not a virtual range); here the run is one, so this checks.
+  /// (behind `iov_iter_extract_pages`), which walks the entries' page chunks
+  /// (`bvec_iter_bvec`) and also stops at a chunk that does not end a page or
+  /// a later chunk that does not start one. The kernel does not check that
+  /// the next entry is at the next virtual address (its page array is not a
+  /// virtual range); here a bvec run is one, so this checks.
   public func extractPages(
     at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
   ) throws(IterError) -> IterExtraction {
+    try _checkExtractionArguments(self, at: position, maxBytes: maxBytes, maxPages: maxPages)
     let pageSize = IterPage.size
     let mask = UInt(pageSize - 1)
     let retain = options.contains(.retain)
@@ -47,6 +62,7 @@ extension BioVecArray {
     var skip = position.offset
     var remaining = maxBytes
     var pages: [IterPage] = []
+    pages.reserveCapacity(_expectedPageCount(maxBytes: maxBytes, maxPages: maxPages))
     var references: [_PageReference] = []
     var offset0 = 0
     var size = 0
@@ -74,7 +90,8 @@ extension BioVecArray {
         if retain {
           references.append(
             _PageReference(
-              folio: _fragments[index].folio, segmentIndex: index, segmentCount: entry.count))
+              folio: _folio(ofEntry: index, frame: frame), segmentIndex: index,
+              segmentCount: entry.count))
         }
         size += chunk
         left -= chunk

@@ -32,9 +32,19 @@ internal struct _BioVecEntry: Sendable {
 ///
 /// Each entry is a ``PageFragment``. An entry may span several pages of a
 /// multi-page folio and start a page or more into it, as a kernel `bio_vec`
-/// may (`bv_offset >= PAGE_SIZE`). Entries are validated when they are added:
-/// no negative offset or length, the bytes inside the folio, the folio
-/// allocated. Empty entries are kept and skipped by every cursor operation.
+/// may (`bv_offset >= PAGE_SIZE`). It may also run on past the end of its
+/// folio, as a multi-page `bio_vec` runs over physically contiguous pages
+/// (Linux 5.1 and later): here "contiguous" means the frames that follow in
+/// the pool's arena, and every one of them must be allocated (in folios of
+/// any order). Entries are validated when they are added: no negative offset
+/// or length, the first byte inside the folio, the folio allocated, and any
+/// bytes past its end on allocated frames of the same arena. Empty entries are
+/// kept and skipped by every cursor operation.
+///
+/// ```
+///   arena:  | 3 | 4 | 5 | 6 |        four order-0 folios, allocated
+///   entry:  [ folio 3, offset 0, length 4 pages - 5 ]   one bio_vec
+/// ```
 ///
 /// ```swift
 /// let pool = try PagePool(pageCount: 64)
@@ -64,46 +74,55 @@ public struct BioVecArray: IterSegmentSource, Sendable {
 
   internal var _fragments: ContiguousArray<PageFragment>
 
+  /// For each entry that runs past the end of its folio (by index), the
+  /// further folios it covers, in frame order.
+  internal var _spans: [Int: [Folio]]
+
   /// An empty array.
   ///
   /// - Complexity: O(1).
   public init() {
     self._entries = []
     self._fragments = []
+    self._spans = [:]
   }
 
   /// An array of `fragments`, each validated.
   ///
   /// - Throws: `IterError.negativeCount(argument:value:)` for a negative
   ///   offset or length (the argument names the entry, `fragments[3].offset`);
-  ///   `IterError.invalidSegment(index:count:reason:)` for an entry that runs
-  ///   past the end of its folio or whose folio is not allocated.
-  /// - Complexity: O(*n*) for *n* entries.
+  ///   `IterError.invalidSegment(index:count:reason:)` for an entry whose
+  ///   folio is not allocated, whose first byte is past the end of its folio,
+  ///   or that runs past the end of its folio onto a frame that is free, or
+  ///   past the end of the pool's arena (the reason says which).
+  /// - Complexity: O(*n*) for *n* entries, plus O(``PagePool/maxOrder``) for
+  ///   each frame an entry covers past the end of its folio.
   ///
   /// The corresponding kernel function is `iov_iter_bvec` (which trusts its
   /// caller; this checks).
   public init(_ fragments: some Sequence<PageFragment>) throws(IterError) {
     self.init()
-    for fragment in fragments {
-      let entry = try BioVecArray._validate(fragment, index: _fragments.count)
-      _entries.append(entry)
-      _fragments.append(fragment)
-    }
+    for fragment in fragments { try append(fragment) }
   }
 
   /// Appends `fragment` after validating it; the array is unchanged when it throws.
   ///
   /// - Throws: As ``init(_:)``.
-  /// - Complexity: Amortised O(1).
+  /// - Complexity: Amortised O(1), plus the frames past the end of its folio
+  ///   as in ``init(_:)``.
   public mutating func append(_ fragment: PageFragment) throws(IterError) {
-    let entry = try BioVecArray._validate(fragment, index: _fragments.count)
+    let index = _fragments.count
+    let (entry, span) = try BioVecArray._validate(fragment, index: index)
     _entries.append(entry)
     _fragments.append(fragment)
+    if !span.isEmpty { _spans[index] = span }
   }
 
+  /// Checks `fragment` and returns its cursor entry and the folios it covers
+  /// past the end of its own (none for an entry inside its folio).
   internal static func _validate(
     _ fragment: PageFragment, index: Int
-  ) throws(IterError) -> _BioVecEntry {
+  ) throws(IterError) -> (_BioVecEntry, [Folio]) {
     guard fragment.offset >= 0 else {
       throw .negativeCount(argument: "fragments[\(index)].offset", value: fragment.offset)
     }
@@ -112,20 +131,54 @@ public struct BioVecArray: IterSegmentSource, Sendable {
     }
     let folio = fragment.folio
     let size = folio.byteCount
-    guard fragment.offset <= size, fragment.length <= size - fragment.offset else {
-      throw .invalidSegment(
-        index: index, count: fragment.length,
-        reason: "offset \(fragment.offset) + length \(fragment.length) runs past the end "
-          + "of the \(size)-byte folio at frame \(folio.frame)")
+    func refuse(_ reason: String) -> IterError {
+      .invalidSegment(index: index, count: fragment.length, reason: reason)
     }
+    // The first byte is in the folio (an empty entry may sit at its very end).
+    guard fragment.offset < size || (fragment.offset == size && fragment.length == 0) else {
+      throw refuse(
+        "offset \(fragment.offset) starts past the end of the \(size)-byte folio at frame "
+          + "\(folio.frame)")
+    }
+    let pool = folio.pool
     do throws(PagePoolError) {
-      try folio.pool._check(folio)
+      try pool._check(folio)
     } catch {
-      throw .invalidSegment(index: index, count: fragment.length, reason: "\(error)")
+      throw refuse("\(error)")
     }
-    return _BioVecEntry(
+    let entry = _BioVecEntry(
       start: folio.address + UInt(fragment.offset), count: fragment.length,
       folioAddress: folio.address, folioFrame: folio.frame)
+    guard fragment.length > size - fragment.offset else { return (entry, []) }
+    // A multi-page bio_vec: the bytes past the folio must lie on the frames
+    // that follow it in the arena, each of them allocated.
+    let pageSize = IterPage.size
+    let (end, overflow) = (folio.frame * pageSize + fragment.offset)
+      .addingReportingOverflow(fragment.length)
+    guard !overflow, end <= pool.byteCount else {
+      throw refuse(
+        "offset \(fragment.offset) + length \(fragment.length) runs past the end of the "
+          + "pool's arena (\(pool.pageCount) pages) from the folio at frame \(folio.frame)")
+    }
+    let frames = (folio.frame + folio.pageCount)..<((end - 1) / pageSize + 1)
+    do throws(PagePoolError) {
+      return (entry, try pool._folios(holding: frames))
+    } catch {
+      throw refuse(
+        "offset \(fragment.offset) + length \(fragment.length) runs past the end of the "
+          + "\(size)-byte folio at frame \(folio.frame) onto frames \(frames.lowerBound)..."
+          + "\(frames.upperBound - 1), which must all be allocated: \(error)")
+    }
+  }
+
+  /// The folio of entry `index` that holds the page at `frame`.
+  internal func _folio(ofEntry index: Int, frame: Int) -> Folio {
+    let first = _fragments[index].folio
+    if frame < first.frame + first.pageCount { return first }
+    let span = _spans[index] ?? []
+    let holder = span.first { frame >= $0.frame && frame < $0.frame + $0.pageCount }
+    assert(holder != nil, "entry \(index) does not cover frame \(frame)")
+    return holder ?? first
   }
 
   /// The entries, in order.

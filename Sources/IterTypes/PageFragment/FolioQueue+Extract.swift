@@ -6,62 +6,90 @@
 public import IterCore
 
 extension FolioQueue {
-  /// Lists the pages under the next run, which never leaves one folio: one
-  /// slot per call.
+  /// Lists the pages under the next run, page by page across folios, as the
+  /// kernel's `ITER_FOLIOQ` extraction does.
   ///
-  /// The run starts at `position` (an exhausted first slot is skipped) and
-  /// ends at the folio's end, at `maxBytes`, or after `maxPages` pages. Only
-  /// its first page has an offset. Pages carry their pool frame numbers.
-  /// Nothing is held unless `options` contains
-  /// `IterExtractionOptions.retain`: then each listed page gets one
-  /// reference on the folio, and releasing the retention puts each exactly once.
+  /// The run starts at `position` (a folio already used up there is passed
+  /// over) and lists one page at a time: the rest of the current page, then
+  /// every page of the folio, then the pages of the next folios, until
+  /// `maxPages` pages or `maxBytes` bytes. Only the first page has an offset
+  /// (`IterExtraction.offset`); every later page is used from its first
+  /// byte and every page but the last to its end. The pages of two folios
+  /// need not be neighbours in memory: a run is a page list, not one virtual
+  /// range.
   ///
-  /// - Throws: `IterError.invalidSegment(index:count:reason:)` when a
-  ///   reference was asked for and the folio is no longer allocated.
-  /// - Complexity: O(*p*) for *p* pages.
+  /// ```
+  ///   slots:  [ f0: p0 p1 ][ f1: p0 ][ f2: p0 p1 p2 p3 ]
+  ///   run:         ^--p0 p1    p0       p0 p1 |
+  ///            offset0 in f0.p0               maxPages = 5
+  /// ```
   ///
-  /// The corresponding kernel function is `iov_iter_extract_folioq_pages`,
-  /// which lists the pages of several folios in one call; their pages form no
-  /// virtual range in user space, so a run here stops at the folio's end.
+  /// Pages carry their pool frame numbers. Nothing is held unless `options`
+  /// contains `IterExtractionOptions.retain`: then each listed page gets one
+  /// reference on its folio (`folio_get`), on every folio the run touches,
+  /// and releasing the retention puts each of them exactly once.
+  ///
+  /// The cursor calls this with a valid position, `maxBytes` clamped to its
+  /// count and `maxPages >= 1`. A direct call gets typed errors instead of a
+  /// trap for anything else; `maxBytes` 0, or a position at the end, lists
+  /// nothing.
+  ///
+  /// - Throws: `IterError.negativeCount(argument:value:)` for a negative
+  ///   `maxBytes` or `position.offset`;
+  ///   `IterError.invalidArgument(argument:value:reason:)` for `maxPages < 1`
+  ///   or a position outside the view; `IterError.invalidSegment(index:count:reason:)`
+  ///   when a reference was asked for and a folio under the run is no longer
+  ///   allocated (nothing is held then).
+  /// - Complexity: O(*p*) for *p* pages, plus the used-up folio passed over.
+  ///
+  /// The corresponding kernel function is `iov_iter_extract_folioq_pages`.
   public func extractPages(
     at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
   ) throws(IterError) -> IterExtraction {
+    try _checkExtractionArguments(self, at: position, maxBytes: maxBytes, maxPages: maxPages)
     let pageSize = IterPage.size
     let mask = UInt(pageSize - 1)
+    let retain = options.contains(.retain)
+    let end = segmentCount
     var index = position.segmentIndex
-    var skip = position.offset
-    while index < segmentCount {
-      let segment = segment(at: index)
-      let available = segment.count - skip
-      if available > 0 {
-        let slot = _storage._slots[_firstSlot + index]
-        let start = segment.address + UInt(skip)
-        let offset = Int(start & mask)
-        let size = Swift.min(available, maxBytes)
-        let pageCount = Swift.min((offset + size + pageSize - 1) / pageSize, maxPages)
-        let length = Swift.min(size, pageCount * pageSize - offset)
-        let firstPage = start - UInt(offset)
-        let firstFrame = slot.frame + Int((firstPage - slot.start) / UInt(pageSize))
-        var pages: [IterPage] = []
-        pages.reserveCapacity(pageCount)
-        for k in 0..<pageCount {
-          pages.append(
-            IterPage(address: firstPage + UInt(k * pageSize), frame: UInt64(firstFrame + k)))
-        }
-        var retention = IterRetention()
-        if options.contains(.retain) {
-          let folio = _storage._folios[_firstSlot + index]
-          retention = try _takePageReferences(
-            Array(
-              repeating: _PageReference(
-                folio: folio, segmentIndex: index, segmentCount: segment.count),
-              count: pageCount))
-        }
-        return IterExtraction(pages: pages, offset: offset, count: length, retention: retention)
+    var inFolio = position.offset  // the kernel's iov_offset
+    var pages: [IterPage] = []
+    pages.reserveCapacity(_expectedPageCount(maxBytes: maxBytes, maxPages: maxPages))
+    var references: [_PageReference] = []
+    var offset0 = 0
+    var extracted = 0
+    while index < end && extracted < maxBytes && pages.count < maxPages {
+      let slot = _storage._slots[_firstSlot + index]
+      guard inFolio < slot.count else {
+        index += 1
+        inFolio = 0
+        continue
       }
-      index += 1
-      skip = 0
+      let address = slot.start + UInt(inFolio)
+      let inPage = Int(address & mask)
+      if pages.isEmpty {
+        offset0 = inPage
+      } else if inPage != 0 {
+        break  // only the first page may start at an offset
+      }
+      let part = Swift.min(pageSize - inPage, maxBytes - extracted, slot.count - inFolio)
+      pages.append(
+        IterPage(address: address - UInt(inPage), frame: UInt64(slot.frame + inFolio / pageSize)))
+      if retain {
+        references.append(
+          _PageReference(
+            folio: _storage._folios[_firstSlot + index], segmentIndex: index,
+            segmentCount: slot.count))
+      }
+      extracted += part
+      inFolio += part
+      // Only the last page may end early: a slot whose bytes end inside a
+      // page ends the run there. (Slots hold whole folios, so only maxBytes
+      // does that today.)
+      if inPage + part < pageSize { break }
     }
-    return .empty
+    guard !pages.isEmpty else { return .empty }
+    let retention = retain ? try _takePageReferences(references) : IterRetention()
+    return IterExtraction(pages: pages, offset: offset0, count: extracted, retention: retention)
   }
 }

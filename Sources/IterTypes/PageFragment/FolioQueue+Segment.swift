@@ -11,13 +11,21 @@ extension FolioQueue {
   /// The kernel names a slot by its `struct folio_queue` and a slot number;
   /// here the segment is an index, and ``index`` numbers slots across the
   /// whole queue (`segment * 31 + slot`).
+  ///
+  /// A `Slot` is plain data and may name no slot at all (a negative segment,
+  /// a slot number outside `0..<31`, a segment so large that ``index``
+  /// overflows). Every member of ``FolioQueue`` that takes one checks it and
+  /// throws `IterError.invalidArgument(argument:value:reason:)` for such a
+  /// slot, or for one past the queue's last folio; none of them traps.
   public struct Slot: Hashable, Sendable, CustomStringConvertible {
     /// The queue segment.
     public let segment: Int
-    /// The slot in that segment, `0..<31` (31 names the next segment's first slot).
+    /// The slot in that segment, `0..<31`. (Only a cursor's first slot may
+    /// be 31, which names the next segment's first slot.)
     public let slot: Int
 
-    /// A slot in a segment.
+    /// A slot in a segment. Any values are accepted here; they are checked
+    /// where the slot is used.
     ///
     /// - Complexity: O(1).
     public init(segment: Int, slot: Int) {
@@ -25,21 +33,62 @@ extension FolioQueue {
       self.slot = slot
     }
 
-    /// The slot with global index `index`.
+    /// The slot with global index `index`: `segment` is `index / 31` rounded
+    /// down and `slot` the remainder in `0..<31`, so a negative index gives a
+    /// negative segment (which every use refuses) and `Slot(index: i).index`
+    /// is `i` for every `i`.
     ///
     /// - Complexity: O(1).
     public init(index: Int) {
-      self.segment = index >= 0 ? index / folioQueueSlotCount : -1
-      self.slot = index >= 0 ? index % folioQueueSlotCount : index
+      var segment = index / folioQueueSlotCount
+      var slot = index % folioQueueSlotCount
+      if slot < 0 {
+        segment -= 1
+        slot += folioQueueSlotCount
+      }
+      self.segment = segment
+      self.slot = slot
     }
 
-    /// The slot's index across the whole queue.
+    /// The slot's index across the whole queue, `segment * 31 + slot`.
+    ///
+    /// For a slot that names no slot the value wraps around instead of
+    /// trapping; it is meaningful only for slots inside a queue.
     ///
     /// - Complexity: O(1).
     public var index: Int { segment &* folioQueueSlotCount &+ slot }
 
     /// `segment:slot`.
     public var description: String { "\(segment):\(slot)" }
+
+    /// The global index, after checking that the slot names one: a segment
+    /// that is not negative, a slot number in `0..<31` (`0...31` when
+    /// `allowingHop`), and an index that fits `Int`.
+    ///
+    /// - Parameter argument: The argument's name for the error.
+    internal func _checkedIndex(argument: String, allowingHop: Bool = false) throws(IterError)
+      -> Int
+    {
+      guard segment >= 0 else {
+        throw .invalidArgument(
+          argument: "\(argument).segment", value: segment,
+          reason: "a queue segment index cannot be negative")
+      }
+      let last = allowingHop ? folioQueueSlotCount : folioQueueSlotCount - 1
+      guard slot >= 0, slot <= last else {
+        throw .invalidArgument(
+          argument: "\(argument).slot", value: slot,
+          reason: "a slot number is in 0...\(last) (\(folioQueueSlotCount) slots per segment)")
+      }
+      let (base, overflow) = segment.multipliedReportingOverflow(by: folioQueueSlotCount)
+      let (index, carry) = base.addingReportingOverflow(slot)
+      guard !overflow, !carry else {
+        throw .invalidArgument(
+          argument: "\(argument).segment", value: segment,
+          reason: "segment * \(folioQueueSlotCount) + slot overflows Int")
+      }
+      return index
+    }
   }
 
   /// One of a slot's three mark bits.

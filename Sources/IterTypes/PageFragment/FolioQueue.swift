@@ -29,7 +29,8 @@ public let folioQueueSlotCount = 31
 /// size, numbered across queue segments, so `IovIter` advances and reverts
 /// across queue segments by plain indexing. Build a cursor that starts inside
 /// the queue with `IovIter.init(_:direction:firstSlot:offset:count:)` (the
-/// kernel's `iov_iter_folio_queue`).
+/// kernel's `iov_iter_folio_queue`): its `segmentOffset` is the offset in the
+/// current folio, as the kernel's `iov_offset` is.
 ///
 /// **Shared storage.** A `FolioQueue` value is a reference to one queue:
 /// copies, and the cursors built over it, share its slots. A folio appended
@@ -53,14 +54,9 @@ public struct FolioQueue: IterSegmentSource {
   @usableFromInline
   internal let _firstSlot: Int
 
-  /// Bytes of that slot's folio that come before cursor segment 0.
-  @usableFromInline
-  internal let _firstOffset: Int
-
-  internal init(storage: _FolioQueueStorage, firstSlot: Int, firstOffset: Int) {
+  internal init(storage: _FolioQueueStorage, firstSlot: Int) {
     self._storage = storage
     self._firstSlot = firstSlot
-    self._firstOffset = firstOffset
   }
 
   /// An empty queue of one empty segment.
@@ -69,7 +65,7 @@ public struct FolioQueue: IterSegmentSource {
   ///
   /// The corresponding kernel function is `folioq_init`.
   public init() {
-    self.init(storage: _FolioQueueStorage(), firstSlot: 0, firstOffset: 0)
+    self.init(storage: _FolioQueueStorage(), firstSlot: 0)
   }
 
   /// A queue of `folios`, in order.
@@ -204,16 +200,20 @@ public struct FolioQueue: IterSegmentSource {
   /// The folio in `slot`.
   ///
   /// - Throws: `IterError.invalidArgument(argument:value:reason:)` for a
-  ///   slot that holds no folio.
+  ///   slot that names no slot (argument `slot.segment` for a negative
+  ///   segment or one so large that ``Slot/index`` overflows, `slot.slot` for
+  ///   a slot number outside `0..<31`) or one that holds no folio (argument
+  ///   `slot`, with its index).
   /// - Complexity: O(1).
   ///
   /// The corresponding kernel function is `folioq_folio`.
   public func folio(at slot: Slot) throws(IterError) -> Folio {
-    guard slot.index >= 0, slot.index < folioCount else {
+    let index = try slot._checkedIndex(argument: "slot")
+    guard index < folioCount else {
       throw .invalidArgument(
-        argument: "slot", value: slot.index, reason: "the queue holds \(folioCount) folios")
+        argument: "slot", value: index, reason: "the queue holds \(folioCount) folios")
     }
-    return _storage._folios[slot.index]
+    return _storage._folios[index]
   }
 
   /// Whether `other` is, or is a view of, the same queue.
@@ -227,14 +227,20 @@ public struct FolioQueue: IterSegmentSource {
   /// - Complexity: O(1).
   public var firstSlot: Slot { Slot(index: _firstSlot) }
 
-  /// The bytes of ``firstSlot``'s folio that come before this view's cursor
-  /// segment 0 (the kernel's starting `iov_offset`); 0 for a whole queue.
-  public var firstSlotOffset: Int { _firstOffset }
-
-  /// The queue slot under cursor segment `index` of this view.
+  /// The queue slot under cursor segment `index` of this view; `index` may
+  /// be ``segmentCount``, the tail slot the next append fills (where a
+  /// cursor that consumed everything stands).
   ///
+  /// - Throws: `IterError.invalidArgument(argument:value:reason:)` for an
+  ///   index outside `0...segmentCount`.
   /// - Complexity: O(1).
-  public func slot(forSegmentIndex index: Int) -> Slot { Slot(index: _firstSlot + index) }
+  public func slot(forSegmentIndex index: Int) throws(IterError) -> Slot {
+    guard index >= 0, index <= segmentCount else {
+      throw .invalidArgument(
+        argument: "index", value: index, reason: "this view has \(segmentCount) segments")
+    }
+    return Slot(index: _firstSlot + index)
+  }
 
   // MARK: - IterSegmentSource
 
@@ -244,17 +250,15 @@ public struct FolioQueue: IterSegmentSource {
   @inlinable
   public var segmentCount: Int { _storage._slots.count &- _firstSlot }
 
-  /// The folio in slot ``firstSlot`` + `index`, all of it (the first one from
-  /// ``firstSlotOffset``).
+  /// The folio in slot ``firstSlot`` + `index`, all of it, where
+  /// `0 <= index < segmentCount` (the protocol's contract).
   ///
   /// - Complexity: O(1).
   @inlinable
   public func segment(at index: Int) -> IterSegment {
     let slot = _storage._slots[_firstSlot &+ index]
-    let skip = index == 0 ? _firstOffset : 0
     return unsafe IterSegment(
-      base: UnsafeMutableRawPointer(bitPattern: slot.start &+ UInt(skip)), count: slot.count &- skip
-    )
+      base: UnsafeMutableRawPointer(bitPattern: slot.start), count: slot.count)
   }
 
   /// `IterMemoryKind.pageFragment`.
@@ -276,24 +280,24 @@ public struct FolioQueue: IterSegmentSource {
 
   // MARK: - Starting a cursor inside the queue
 
-  /// A view whose cursor segment 0 is `slot`, from `offset` bytes into it.
+  /// A view whose cursor segment 0 is the whole folio in `slot`, after
+  /// checking `slot` and that `offset` lies in that folio.
   internal func _view(firstSlot slot: Slot, offset: Int) throws(IterError) -> FolioQueue {
-    guard slot.segment >= 0, slot.segment < queueSegmentCount,
-      slot.slot >= 0, slot.slot <= folioQueueSlotCount, slot.index <= folioCount
-    else {
+    let index = try slot._checkedIndex(argument: "firstSlot", allowingHop: true)
+    guard slot.segment < queueSegmentCount, index <= folioCount else {
       throw .invalidArgument(
-        argument: "firstSlot", value: slot.index,
+        argument: "firstSlot", value: index,
         reason: "segment \(slot.segment) slot \(slot.slot) is outside the queue's "
           + "\(folioCount) folios in \(queueSegmentCount) segments")
     }
     guard offset >= 0 else { throw .negativeCount(argument: "offset", value: offset) }
-    let size = slot.index < folioCount ? _storage._slots[slot.index].count : 0
+    let size = index < folioCount ? _storage._slots[index].count : 0
     guard offset <= size else {
       throw .invalidArgument(
         argument: "offset", value: offset,
-        reason: "past the end of the \(size)-byte folio in slot \(slot.index)")
+        reason: "past the end of the \(size)-byte folio in slot \(index)")
     }
-    return FolioQueue(storage: _storage, firstSlot: slot.index, firstOffset: offset)
+    return FolioQueue(storage: _storage, firstSlot: index)
   }
 }
 
@@ -303,8 +307,7 @@ extension FolioQueue: Sendable {}
 extension FolioQueue: CustomStringConvertible {
   /// A summary of the queue.
   public var description: String {
-    "FolioQueue(\(folioCount) folios in \(queueSegmentCount) segments, from slot \(_firstSlot)"
-      + (_firstOffset == 0 ? ")" : "+\(_firstOffset))")
+    "FolioQueue(\(folioCount) folios in \(queueSegmentCount) segments, from slot \(_firstSlot))"
   }
 }
 
@@ -312,11 +315,23 @@ extension IovIter where Source == FolioQueue {
   /// Creates a cursor over `count` bytes of `queue` that starts `offset`
   /// bytes into the folio in `firstSlot`.
   ///
-  /// The cursor's segment 0 is `firstSlot` (from `offset`): it cannot revert
-  /// before that byte. A `firstSlot` at the tail (the slot the next append
-  /// fills) with `count` 0 makes a cursor that waits for folios; grow it
-  /// with `IovIter.extend(by:)`. A slot index equal to the slot count of a
-  /// full segment names the next segment's first slot, as the kernel hops to
+  /// The cursor's segment 0 is the whole folio in `firstSlot`, and it starts
+  /// at `offset` in it: ``IovIter/segmentOffset`` is the offset in the
+  /// current folio, as the kernel's `iov_offset` is (start at 100, advance by
+  /// 10: 110). The bytes before `offset` are outside the cursor's range, so
+  /// it cannot revert before its first byte, and ``IovIter/consumedCount``
+  /// starts at 0.
+  ///
+  /// ```
+  ///   slot:    [ firstSlot's folio ............ ][ next folio ... ]
+  ///   cursor:  |<- offset ->|<---------- count ---------->|
+  ///            segment 0, segmentOffset == offset
+  /// ```
+  ///
+  /// A `firstSlot` at the tail (the slot the next append fills) with `count`
+  /// 0 makes a cursor that waits for folios; grow it with
+  /// `IovIter.extend(by:)`. A slot number equal to the slot count of a full
+  /// segment names the next segment's first slot, as the kernel hops to
   /// `->next` when `slot == nr_slots`.
   ///
   /// - Parameters:
@@ -326,10 +341,11 @@ extension IovIter where Source == FolioQueue {
   ///   - offset: Bytes into that slot's folio.
   ///   - count: The bytes the cursor covers.
   /// - Throws: `IterError.invalidArgument(argument:value:reason:)` for a slot
-  ///   outside the queue or an offset past the folio's end;
-  ///   `IterError.negativeCount(argument:value:)` for a negative offset or
-  ///   count; `IterError.countExceedsSource(count:available:)` when the queue
-  ///   holds fewer bytes from there.
+  ///   that names no slot (argument `firstSlot.segment` or `firstSlot.slot`)
+  ///   or lies outside the queue (`firstSlot`), or an offset past the folio's
+  ///   end (`offset`); `IterError.negativeCount(argument:value:)` for a
+  ///   negative offset or count; `IterError.countExceedsSource(count:available:)`
+  ///   when the queue holds fewer bytes from there.
   /// - Complexity: O(*s*) for the slots from `firstSlot` to the tail.
   ///
   /// The corresponding kernel function is `iov_iter_folio_queue`.
@@ -338,6 +354,6 @@ extension IovIter where Source == FolioQueue {
     count: Int
   ) throws(IterError) {
     let view = try queue._view(firstSlot: firstSlot, offset: offset)
-    try self.init(view, direction: direction, count: count)
+    try self.init(view, direction: direction, offset: offset, count: count)
   }
 }

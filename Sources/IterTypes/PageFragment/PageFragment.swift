@@ -10,8 +10,10 @@ import IterCore
 ///
 /// As in the kernel, an entry may cover several pages of a multi-page folio,
 /// and its offset may be a page size or more (an offset into the folio, not
-/// into its first page). The entry is plain data; ``BioVecArray`` validates it
-/// when it is added.
+/// into its first page). Like a multi-page `bio_vec`, it may also run on past
+/// the end of its folio over the frames that follow it in the pool's arena,
+/// when those are allocated. The entry is plain data; ``BioVecArray``
+/// validates it when it is added.
 ///
 /// The corresponding kernel structure is `struct bio_vec`
 /// (`bv_page`, `bv_offset`, `bv_len`), as `bvec_set_folio` fills it.
@@ -28,14 +30,19 @@ public struct PageFragment: Hashable, Sendable, CustomStringConvertible {
   /// - Parameters:
   ///   - folio: The folio.
   ///   - offset: Bytes from the folio's start; may be past its first page.
-  ///   - length: The number of bytes; `nil` for the rest of the folio.
+  ///   - length: The number of bytes; `nil` for the rest of the folio
+  ///     (`Int.max` when that overflows, which only a negative offset can do;
+  ///     ``BioVecArray`` refuses it).
   /// - Complexity: O(1).
   ///
   /// The corresponding kernel function is `bvec_set_folio`.
   public init(folio: Folio, offset: Int = 0, length: Int? = nil) {
     self.folio = folio
     self.offset = offset
-    self.length = length ?? (folio.byteCount - offset)
+    // A negative offset is refused when the entry is added; here it must
+    // not overflow.
+    let (rest, overflow) = folio.byteCount.subtractingReportingOverflow(offset)
+    self.length = length ?? (overflow ? Int.max : rest)
   }
 
   /// The address of the first byte.

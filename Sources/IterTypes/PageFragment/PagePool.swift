@@ -235,6 +235,32 @@ public final class PagePool: Sendable {
     }
   }
 
+  /// The allocated folios that hold the frames in `frames`, in order, each
+  /// once, looked up under one lock: what a bio_vec that runs on past its
+  /// own folio covers.
+  ///
+  /// - Throws: ``PagePoolError/foreignPage(address:)`` for frames outside the
+  ///   arena; ``PagePoolError/notAllocated(frame:)`` naming the first free
+  ///   frame.
+  internal func _folios(holding frames: Range<Int>) throws(PagePoolError) -> [Folio] {
+    guard frames.lowerBound >= 0, frames.upperBound <= pageCount else {
+      throw .foreignPage(address: address &+ UInt(bitPattern: frames.upperBound &* IterPage.size))
+    }
+    return try _state.withLock { (state) throws(PagePoolError) -> [Folio] in
+      var folios: [Folio] = []
+      var frame = frames.lowerBound
+      while frame < frames.upperBound {
+        guard let found = state.folio(holding: frame) else { throw .notAllocated(frame: frame) }
+        folios.append(
+          Folio(
+            pool: self, frame: found.frame, order: found.order,
+            generation: state.generation[found.frame]))
+        frame = found.frame + (1 << found.order)
+      }
+      return folios
+    }
+  }
+
   /// Adds `delta` (+1 or -1) to the count of each folio in `folios` (a folio
   /// may appear several times), all or nothing, under one lock. Folios whose
   /// count reaches 0 return to the pool.
