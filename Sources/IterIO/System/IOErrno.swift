@@ -3,7 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
-public import Glibc
+internal import Glibc
 
 /// An error number a system call reported, with its name.
 ///
