@@ -43,7 +43,7 @@ public struct IOUringFeatures: OptionSet, Hashable, Sendable {
 /// Where io_uring is not available (the kernel lacks it, a seccomp filter or
 /// the `kernel.io_uring_disabled` sysctl refuses it), the initializer throws
 /// ``IterIOError/Reason/ioUringUnavailable(_:)``; the system-call path
-/// (``IovIter/writeAll(to:offset:flags:)`` and the rest) works regardless.
+/// (`IovIter.writeAll(to:offset:flags:)` and the rest) works regardless.
 ///
 /// The corresponding C functions are `io_uring_setup(2)`, `io_uring_enter(2)`
 /// and `io_uring_register(2)`.

@@ -85,8 +85,8 @@ internal final class _RetentionBox {
 /// ``IOUring``: READV/WRITEV with the iterator's `iovec` entries, or
 /// READ_FIXED/WRITE_FIXED over registered buffers.
 ///
-/// A ``IterDirection/source`` iterator is written to the descriptor, a
-/// ``IterDirection/destination`` one is filled from it. Each completion
+/// A `IterDirection.source` iterator is written to the descriptor, a
+/// `IterDirection.destination` one is filled from it. Each completion
 /// advances ``iterator`` by what it moved; a short transfer is submitted
 /// again for the rest (at the file offset moved on by as much), so a finished
 /// transfer has moved everything, reached the end of the file, or failed.

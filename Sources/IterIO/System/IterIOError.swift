@@ -10,8 +10,8 @@ public import IterCore
 ///
 /// Progress is never lost. When an error is thrown, the iterator has already
 /// advanced by exactly the bytes moved before it, and ``progress`` says how
-/// many that is (for a single call it is 0; for ``IovIter/writeAll(to:offset:flags:)``
-/// and ``IovIter/readAll(from:offset:flags:)`` it is the bytes moved by the
+/// many that is (for a single call it is 0; for `IovIter.writeAll(to:offset:flags:)`
+/// and `IovIter.readAll(from:offset:flags:)` it is the bytes moved by the
 /// calls that succeeded first).
 public struct IterIOError: Error, Hashable, Sendable, CustomStringConvertible {
   /// What went wrong.
@@ -19,8 +19,8 @@ public struct IterIOError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The system call failed with this error.
     case systemCall(IOErrno)
     /// The iterator points the wrong way: writing to a descriptor needs a
-    /// ``IterDirection/source`` iterator (data leaves its memory), reading
-    /// needs a ``IterDirection/destination``. Nothing was called.
+    /// `IterDirection.source` iterator (data leaves its memory), reading
+    /// needs a `IterDirection.destination`. Nothing was called.
     case wrongDirection(required: IterDirection, actual: IterDirection)
     /// A file offset below 0, or one that the bytes to move would take past
     /// `Int64.max`. Nothing was called.

@@ -3,8 +3,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
-/// Per-call flags for ``IovIter/preadv2(from:offset:flags:)`` and
-/// ``IovIter/pwritev2(to:offset:flags:)``: the kernel's `RWF_*` values.
+/// Per-call flags for `IovIter.preadv2(from:offset:flags:)` and
+/// `IovIter.pwritev2(to:offset:flags:)`: the kernel's `RWF_*` values.
 ///
 /// The raw value is passed to the kernel unchanged, so flags newer than this
 /// type (such as `RWF_DONTCACHE`) can be given as `IORWFlags(rawValue:)`.
@@ -30,8 +30,8 @@ public struct IORWFlags: OptionSet, Hashable, Sendable {
   public static let append = IORWFlags(rawValue: 0x10)
 }
 
-/// Per-call flags for ``IovIter/sendmsg(to:flags:control:address:)`` and
-/// ``IovIter/recvmsg(from:flags:control:address:)`` (the kernel's `MSG_*`
+/// Per-call flags for `IovIter.sendmsg(to:flags:control:address:)` and
+/// `IovIter.recvmsg(from:flags:control:address:)` (the kernel's `MSG_*`
 /// values), and the `msg_flags` that `recvmsg(2)` hands back.
 ///
 /// The raw value is passed through unchanged.

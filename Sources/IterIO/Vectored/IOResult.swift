@@ -6,8 +6,8 @@
 /// How an IterIO call or loop ended, when it did not throw.
 public enum IOStatus: Hashable, Sendable {
   /// The bytes moved. For one call they may be fewer than the iterator
-  /// holds (a short transfer is normal); for ``IovIter/writeAll(to:offset:flags:)``
-  /// and ``IovIter/readAll(from:offset:flags:)`` it means the iterator is
+  /// holds (a short transfer is normal); for `IovIter.writeAll(to:offset:flags:)`
+  /// and `IovIter.readAll(from:offset:flags:)` it means the iterator is
   /// now empty.
   case transferred
   /// The descriptor is non-blocking (or `RWF_NOWAIT`/`MSG_DONTWAIT` was given)
@@ -35,7 +35,7 @@ public struct IOResult: Hashable, Sendable {
   }
 }
 
-/// What ``IovIter/recvmsg(from:flags:control:address:)`` received.
+/// What `IovIter.recvmsg(from:flags:control:address:)` received.
 public struct IOMessageResult: Hashable, Sendable {
   /// The bytes received, and advanced over, and why the call returned.
   public var result: IOResult
