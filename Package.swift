@@ -32,6 +32,8 @@ let table: [(kind: Kind, name: String, path: String, deps: [Target.Dependency])]
   (.api, "IterDiscard", "Sources/IterTypes/Discard", ["IterCore"]),
   (.api, "IterTypes", "Sources/IterTypes/All",
    ["IterUser", "IterPageFragment", "IterKernelVirtual", "IterDiscard"]),
+  // Real I/O: vectored system calls and io_uring from any iterator.
+  (.api, "IterIO", "Sources/IterIO", ["IterCore"]),
   (.executable, "iter-demo", "Sources/iter-demo", ["IterCore"]),
   // The suite a third-party buffer kind runs in its own tests (a product).
   (.conformance, "IterConformance", "Sources/IterConformance", ["IterCore"]),
@@ -46,6 +48,7 @@ let table: [(kind: Kind, name: String, path: String, deps: [Target.Dependency])]
    ["IterKernelVirtual", "IterTestSupport"]),
   (.test, "IterDiscardTests", "Tests/IterDiscardTests", ["IterDiscard", "IterTestSupport"]),
   (.test, "IterChainTests", "Tests/IterChainTests", ["IterTypes", "IterTestSupport"]),
+  (.test, "IterIOTests", "Tests/IterIOTests", ["IterIO", "IterTypes", "IterTestSupport"]),
 ]
 
 let package = Package(
