@@ -32,6 +32,9 @@ let table: [(kind: Kind, name: String, path: String, deps: [Target.Dependency])]
   (.api, "IterDiscard", "Sources/IterTypes/Discard", ["IterCore"]),
   (.api, "IterTypes", "Sources/IterTypes/All",
    ["IterUser", "IterPageFragment", "IterKernelVirtual", "IterDiscard"]),
+  // Scatterlists, (physical address, length, flags) chunks, translators and
+  // DMA limits; the page pool's frames are one of its translators.
+  (.api, "IterBridge", "Sources/IterBridge", ["IterCore", "IterPageFragment"]),
   (.executable, "iter-demo", "Sources/iter-demo", ["IterCore"]),
   // The suite a third-party buffer kind runs in its own tests (a product).
   (.conformance, "IterConformance", "Sources/IterConformance", ["IterCore"]),
@@ -46,6 +49,8 @@ let table: [(kind: Kind, name: String, path: String, deps: [Target.Dependency])]
    ["IterKernelVirtual", "IterTestSupport"]),
   (.test, "IterDiscardTests", "Tests/IterDiscardTests", ["IterDiscard", "IterTestSupport"]),
   (.test, "IterChainTests", "Tests/IterChainTests", ["IterTypes", "IterTestSupport"]),
+  (.test, "IterBridgeTests", "Tests/IterBridgeTests",
+   ["IterBridge", "IterTypes", "IterTestSupport", "IterConformance"]),
 ]
 
 let package = Package(
