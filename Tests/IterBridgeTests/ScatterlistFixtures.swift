@@ -108,7 +108,8 @@ final class ScatterlistFixture: @unchecked Sendable {  // used from one test at 
     var array = BioVecArray()
     var consumed = 0
     for size in randomSegmentSizes(total: bytes.count, maxSegments: 8, using: &rng) {
-      let order = size > 4096 ? 4 : Int.random(in: 0...1, using: &rng)
+      var order = Int.random(in: 0...1, using: &rng)
+      while (IterPage.size << order) < size { order += 1 }
       let f = try folio(order: order)
       let offset = Int.random(in: 0...max(0, f.byteCount - size), using: &rng)
       let chunk = Array(bytes[consumed..<(consumed + size)])
