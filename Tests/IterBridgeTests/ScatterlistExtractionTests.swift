@@ -207,3 +207,23 @@ struct ScatterlistExtractionTests {
     try fixture.releaseFolios()
   }
 }
+
+@Suite("Extraction into malformed tables")
+struct ScatterlistExtractionMalformedTests {
+  /// A link after the entries in use that leads back to them: the free
+  /// slots would be the used ones (the kernel's scratch-overlap bug, by
+  /// another road). It is a cycle, and nothing is written.
+  @Test func aCycleBackIntoUsedEntriesIsRefused() throws {
+    let a = try ScatterlistArray(count: 3)
+    try a.setPage(IterPage(address: 0x7000), length: 11, offset: 0, at: 0)
+    try a.setPage(IterPage(address: 0x7000), length: 22, offset: 0, at: 1)
+    try a.chain(entryCount: 3, to: a.slot(at: 0))
+    var table = try ScatterlistTable(first: a.slot(at: 0), nents: 2, origNents: 2)
+    let memory = OutsideKind(holding: Array(repeating: 1, count: 50))
+    var iter = try IovIter(memory, direction: .source)
+    #expect { _ = try extractIterToScatterlist(&iter, maxBytes: 50, into: &table, maxEntries: 2) } throws: {
+      isInvalidSegment($0 as! IterError, mentioning: "cyclic")
+    }
+    #expect(a.entries[0].length == 11 && a.entries[1].length == 22 && iter.count == 50 && table.nents == 2)
+  }
+}

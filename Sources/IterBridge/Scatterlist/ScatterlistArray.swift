@@ -31,10 +31,10 @@ public final class ScatterlistArray {
   @usableFromInline
   internal var _entries: [ScatterlistEntry]
 
-  /// The most entries one array may have: 2^20 (32 MiB of kernel entries).
+  /// The most entries one array may have: 2^16.
   /// The kernel has no such limit for hand-made arrays; this one keeps a
   /// count that arrives as data from allocating without bound.
-  public static let maximumCount = 1 << 20
+  public static let maximumCount = 1 << 16
 
   /// An array of `count` entries, initialised as `sg_init_table` does: every
   /// entry unused and the last one marked as the end.

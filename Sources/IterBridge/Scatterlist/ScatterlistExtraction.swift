@@ -97,20 +97,22 @@ public func extractIterToScatterlist<S: IterSegmentSource>(
     return ScatterlistExtraction(byteCount: 0, entryCount: 0, boxes: [])
   }
   // The free slots: the `maxEntries` after the first `nents`, links followed.
-  let slots = try table.slots(count: table.nents)
+  // One walk over both, so that a cycle back into the entries in use is
+  // found rather than handed out as free slots.
+  let (limit, overflow) = table.nents.addingReportingOverflow(maxEntries)
+  guard !overflow else { throw .lengthOverflow(total: table.nents, limit: Int.max - maxEntries) }
+  var walker = try _ScatterlistWalker(first: table.first, limit: limit)
+  var walked = 0
   var free: [ScatterlistSlot] = []
   free.reserveCapacity(min(maxEntries, 1024))
-  var cursor: ScatterlistSlot?
-  if let last = slots.last {
-    cursor = try last.next()
-  } else {
-    cursor = table.first
-    if let first = cursor, first.entry.isChain {
-      throw .invalidSegment(index: 0, count: 0, reason: "the list starts with a chain link")
-    }
+  while let slot = try walker.next() {
+    if walked >= table.nents { free.append(slot) }
+    walked += 1
   }
-  var walker = try _ScatterlistWalker(first: cursor, limit: maxEntries)
-  while let slot = try walker.next() { free.append(slot) }
+  guard walked >= table.nents else {
+    throw .invalidSegment(
+      index: walked, count: 0, reason: "the list ends after \(walked) entries; nents is \(table.nents)")
+  }
   guard free.count == maxEntries else {
     throw .invalidArgument(
       argument: "maxEntries", value: maxEntries,

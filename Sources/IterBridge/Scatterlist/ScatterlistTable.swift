@@ -41,9 +41,9 @@ public struct ScatterlistTable {
   public static let singleAllocationLimit = max(2, IterPage.size / 32)
 
   /// The most entries ``init(entryCount:maxEntriesPerArray:)`` allocates:
-  /// 2^24. The kernel takes any `unsigned int`; this bound keeps a count that
+  /// 2^20. The kernel takes any `unsigned int`; this bound keeps a count that
   /// arrives as data from exhausting memory.
-  public static let maximumEntryCount = 1 << 24
+  public static let maximumEntryCount = 1 << 20
 
   /// An empty table (no list).
   ///
