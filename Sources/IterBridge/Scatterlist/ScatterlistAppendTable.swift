@@ -100,10 +100,10 @@ public struct ScatterlistAppendTable {
       throw .invalidArgument(argument: "offset", value: offset, reason: "must be 0 when appending")
     }
     let span = pages.count * pageSize - offset
-    guard size > span - pageSize, size <= span else {
+    guard size >= 1, size > span - pageSize, size <= span else {
       throw .invalidArgument(
         argument: "size", value: size,
-        reason: "\(pages.count) pages from offset \(offset) hold \(span - pageSize + 1)...\(span) bytes")
+        reason: "\(pages.count) pages from offset \(offset) hold \(max(1, span - pageSize + 1))...\(span) bytes")
     }
     guard leftPages >= 0 else { throw .negativeCount(argument: "leftPages", value: leftPages) }
     var frames: [Int?] = []
