@@ -30,7 +30,7 @@ public struct ScatterlistAppendTable {
 
   /// An empty append table whose arrays hold at most `maxEntriesPerArray` entries.
   ///
-  /// - Throws: ``IterError/invalidArgument(argument:value:reason:)`` unless
+  /// - Throws: `IterError.invalidArgument(argument:value:reason:)` unless
   ///   `2 <= maxEntriesPerArray <= ScatterlistArray.maximumCount`.
   /// - Complexity: O(1).
   public init(maxEntriesPerArray: Int = ScatterlistTable.singleAllocationLimit) throws(IterError) {
@@ -69,10 +69,10 @@ public struct ScatterlistAppendTable {
   ///   - maxSegment: The largest entry, rounded down to a page; at least a page.
   ///   - pool: The pool whose frames may merge.
   ///   - leftPages: The pages the caller will add in later calls.
-  /// - Throws: ``IterError/invalidArgument(argument:value:reason:)`` for any
+  /// - Throws: `IterError.invalidArgument(argument:value:reason:)` for any
   ///   argument out of range, a page whose frame disagrees with `pool`, or a
   ///   table already ended by a call with `leftPages == 0` that needs a new
-  ///   entry; ``IterError/invalidSegment(index:count:reason:)`` when the
+  ///   entry; `IterError.invalidSegment(index:count:reason:)` when the
   ///   list after the previous entry is broken. Nothing changes when it throws.
   /// - Complexity: O(*p*) for *p* pages.
   ///

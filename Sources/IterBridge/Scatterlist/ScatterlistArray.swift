@@ -39,7 +39,7 @@ public final class ScatterlistArray {
   /// An array of `count` entries, initialised as `sg_init_table` does: every
   /// entry unused and the last one marked as the end.
   ///
-  /// - Throws: ``IterError/invalidArgument(argument:value:reason:)`` unless
+  /// - Throws: `IterError.invalidArgument(argument:value:reason:)` unless
   ///   `1 <= count <= maximumCount`.
   /// - Complexity: O(`count`).
   ///
@@ -75,7 +75,7 @@ public final class ScatterlistArray {
 
   /// The entry at `index`.
   ///
-  /// - Throws: ``IterError/invalidArgument(argument:value:reason:)`` for an
+  /// - Throws: `IterError.invalidArgument(argument:value:reason:)` for an
   ///   index outside the array.
   /// - Complexity: O(1).
   public func entry(at index: Int) throws(IterError) -> ScatterlistEntry {
@@ -85,7 +85,7 @@ public final class ScatterlistArray {
 
   /// The slot that names entry `index` (a `struct scatterlist *`).
   ///
-  /// - Throws: ``IterError/invalidArgument(argument:value:reason:)`` for an
+  /// - Throws: `IterError.invalidArgument(argument:value:reason:)` for an
   ///   index outside the array.
   /// - Complexity: O(1).
   public func slot(at index: Int) throws(IterError) -> ScatterlistSlot {
@@ -98,7 +98,7 @@ public final class ScatterlistArray {
   /// Points entry `index` at `length` bytes of `page` from `offset`, keeping
   /// its end mark. The entry must stay inside `page` when walked.
   ///
-  /// - Throws: ``IterError/invalidArgument(argument:value:reason:)`` for an
+  /// - Throws: `IterError.invalidArgument(argument:value:reason:)` for an
   ///   index outside the array, an offset or length outside `0...UINT_MAX`,
   ///   or a chain entry (the kernel `BUG`s under `CONFIG_DEBUG_SG`).
   /// - Complexity: O(1).
@@ -134,7 +134,7 @@ public final class ScatterlistArray {
 
   /// Records what a device mapping made of entry `index`.
   ///
-  /// - Throws: ``IterError/invalidArgument(argument:value:reason:)`` for an
+  /// - Throws: `IterError.invalidArgument(argument:value:reason:)` for an
   ///   index outside the array or a length outside `0...UINT_MAX`.
   /// - Complexity: O(1).
   ///
@@ -156,7 +156,7 @@ public final class ScatterlistArray {
 
   /// Marks entry `index` as the last of the list (and not a link).
   ///
-  /// - Throws: ``IterError/invalidArgument(argument:value:reason:)`` for an
+  /// - Throws: `IterError.invalidArgument(argument:value:reason:)` for an
   ///   index outside the array.
   /// - Complexity: O(1).
   ///
@@ -169,7 +169,7 @@ public final class ScatterlistArray {
 
   /// Clears the end mark of entry `index`.
   ///
-  /// - Throws: ``IterError/invalidArgument(argument:value:reason:)`` for an
+  /// - Throws: `IterError.invalidArgument(argument:value:reason:)` for an
   ///   index outside the array.
   /// - Complexity: O(1).
   ///
@@ -187,7 +187,7 @@ public final class ScatterlistArray {
   /// - Parameters:
   ///   - entryCount: The entries of this array in use, the link included.
   ///   - target: Where the list continues (the next array's first entry, usually).
-  /// - Throws: ``IterError/invalidArgument(argument:value:reason:)`` unless
+  /// - Throws: `IterError.invalidArgument(argument:value:reason:)` unless
   ///   `1 <= entryCount <= count`.
   /// - Complexity: O(1).
   ///
@@ -203,7 +203,7 @@ public final class ScatterlistArray {
   /// (`nil` array) or past the end of its array: for building malformed
   /// lists in tests and fuzzers; walks report them.
   ///
-  /// - Throws: ``IterError/invalidArgument(argument:value:reason:)`` for an
+  /// - Throws: `IterError.invalidArgument(argument:value:reason:)` for an
   ///   index outside the array.
   /// - Complexity: O(1).
   ///

@@ -54,7 +54,7 @@ public struct ScatterlistExtraction: ~Copyable {
 /// first ``ScatterlistTable/nents`` entries, and moves the iterator past them.
 ///
 /// The bytes come from the iterator's own extraction
-/// (``IovIter/extractPages(maxBytes:maxPages:options:)``), so every kind
+/// (`IovIter.extractPages(maxBytes:maxPages:options:)`), so every kind
 /// works the same way: the built-in ones, chains of them, and kinds written
 /// outside the package. Each page of each run becomes one entry that stays
 /// inside its page. The entries are written into the slots after `nents`
@@ -75,14 +75,14 @@ public struct ScatterlistExtraction: ~Copyable {
 ///   - maxBytes: At most this many bytes.
 ///   - table: The table to append to.
 ///   - maxEntries: At most this many entries (`sg_max`).
-///   - options: Passed to the extraction (``IterExtractionOptions/retain``
+///   - options: Passed to the extraction (`IterExtractionOptions.retain`
 ///     asks page fragments for page references).
 /// - Returns: The bytes and entries added, and the holds taken.
-/// - Throws: ``IterError/negativeCount(argument:value:)`` for a negative
-///   `maxBytes` or `maxEntries`; ``IterError/invalidArgument(argument:value:reason:)``
+/// - Throws: `IterError.negativeCount(argument:value:)` for a negative
+///   `maxBytes` or `maxEntries`; `IterError.invalidArgument(argument:value:reason:)`
 ///   when the table has fewer than `maxEntries` slots after `nents`; the
 ///   walk's errors for a malformed table; the extraction's errors
-///   (``IterError/extractionUnsupported(kind:)`` for discard).
+///   (`IterError.extractionUnsupported(kind:)` for discard).
 /// - Complexity: O(*n* + *e*) for the *n* entries before the first added
 ///   and the *e* added, plus the kind's extraction cost.
 ///

@@ -84,11 +84,11 @@ public struct ScatterlistMappingIterator {
   /// Starts an iterator over the first `nents` entries of the list that
   /// begins at `first`.
   ///
-  /// - Throws: ``IterError/invalidArgument(argument:value:reason:)`` when
+  /// - Throws: `IterError.invalidArgument(argument:value:reason:)` when
   ///   `flags` has neither ``ScatterlistMappingFlags/toScatterlist`` nor
   ///   ``ScatterlistMappingFlags/fromScatterlist`` (the kernel warns);
-  ///   ``IterError/negativeCount(argument:value:)`` for a negative `nents`;
-  ///   ``IterError/invalidSegment(index:count:reason:)`` when `first` is a link.
+  ///   `IterError.negativeCount(argument:value:)` for a negative `nents`;
+  ///   `IterError.invalidSegment(index:count:reason:)` when `first` is a link.
   /// - Complexity: O(1).
   ///
   /// The corresponding kernel function is `sg_miter_start`.
@@ -150,7 +150,7 @@ public struct ScatterlistMappingIterator {
   /// the next one.
   ///
   /// - Returns: `false` at the end of the list.
-  /// - Throws: ``IterError/invalidSegment(index:count:reason:)`` for a
+  /// - Throws: `IterError.invalidSegment(index:count:reason:)` for a
   ///   malformed entry, a cycle, a missing end marker or a bad link; the
   ///   iterator is stopped then.
   /// - Complexity: O(1) amortised, plus the empty entries stepped over.
@@ -170,7 +170,7 @@ public struct ScatterlistMappingIterator {
   /// Ends the current piece and moves `count` bytes further.
   ///
   /// - Returns: `false` when the list ended first.
-  /// - Throws: ``IterError/negativeCount(argument:value:)`` for a negative
+  /// - Throws: `IterError.negativeCount(argument:value:)` for a negative
   ///   `count` (nothing moves); the walk's errors as ``next()``.
   /// - Complexity: O(*p*) for the *p* pieces skipped.
   ///
@@ -209,7 +209,7 @@ extension ScatterlistTable {
   /// Copies `bytes` into the list, starting `skip` bytes into it, and
   /// returns how many were copied (fewer when the list ends first).
   ///
-  /// - Throws: ``IterError/negativeCount(argument:value:)`` for a negative
+  /// - Throws: `IterError.negativeCount(argument:value:)` for a negative
   ///   `skip`; the walk's errors (bytes before the bad entry are copied).
   /// - Complexity: O(*n*) for *n* bytes, plus the entries walked.
   ///
@@ -247,7 +247,7 @@ extension ScatterlistTable {
   /// it, and returns how many were filled.
   ///
   /// - Throws: As ``copy(from:skip:)``, and
-  ///   ``IterError/negativeCount(argument:value:)`` for a negative `count`.
+  ///   `IterError.negativeCount(argument:value:)` for a negative `count`.
   /// - Complexity: O(*n*) for *n* bytes, plus the entries walked.
   ///
   /// The corresponding kernel function is `sg_zero_buffer`.

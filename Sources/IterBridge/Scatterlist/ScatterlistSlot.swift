@@ -37,7 +37,7 @@ public struct ScatterlistSlot {
   /// otherwise the next entry of the array, or, when that is a link, the
   /// entry the link leads to.
   ///
-  /// - Throws: ``IterError/invalidSegment(index:count:reason:)`` (with this
+  /// - Throws: `IterError.invalidSegment(index:count:reason:)` (with this
   ///   slot's index) when the array ends without an end mark (the kernel
   ///   reads past the allocation), or the link points nowhere, past its
   ///   array, or at another link.

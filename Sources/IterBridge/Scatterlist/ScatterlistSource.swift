@@ -24,7 +24,7 @@ internal import IterPageFragment
 ///
 /// Extraction lists the pages of one entry per call (the pages of a
 /// multi-page pool entry are consecutive frames, listed with their frame
-/// numbers) and holds nothing (``IterRetentionKind/none``): the table's
+/// numbers) and holds nothing (`IterRetentionKind.none`): the table's
 /// owner keeps the pages alive, as the kernel's rule for `ITER_BVEC` is.
 ///
 /// The corresponding kernel type is `ITER_SCATTERLIST` (RFC, not merged).
@@ -37,11 +37,11 @@ public struct ScatterlistSource: IterSegmentSource {
 
   /// A source over the first ``ScatterlistTable/origNents`` entries of `table`.
   ///
-  /// - Throws: ``IterError/invalidSegment(index:count:reason:)`` when the
+  /// - Throws: `IterError.invalidSegment(index:count:reason:)` when the
   ///   list is shorter than `origNents`, cyclic, missing its end marker,
   ///   linked nowhere, or has an entry without a page, not page-aligned,
   ///   outside the 32-bit fields, or running past its page (or its pool);
-  ///   ``IterError/lengthOverflow(total:limit:)`` when the lengths overflow.
+  ///   `IterError.lengthOverflow(total:limit:)` when the lengths overflow.
   /// - Complexity: O(*n*) for *n* entries.
   public init(_ table: ScatterlistTable) throws(IterError) {
     var segments: [IterSegment] = []
@@ -85,7 +85,7 @@ public struct ScatterlistSource: IterSegmentSource {
   /// `maxBytes` and `maxPages`), holding nothing.
   ///
   /// - Throws: The argument errors of
-  ///   ``IterExtraction/validateArguments(of:at:maxBytes:maxPages:)``.
+  ///   `IterExtraction.validateArguments(of:at:maxBytes:maxPages:)`.
   /// - Complexity: O(*p*) for *p* pages, plus the empty entries skipped.
   ///
   /// The corresponding kernel function is `iov_iter_extract_pages`.

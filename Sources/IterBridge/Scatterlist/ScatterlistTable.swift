@@ -21,7 +21,7 @@ public import IterCore
 /// - Warning: An entry names memory by address. The table does not own it
 ///   (the kernel's tables do not hold page references either): the pages
 ///   must stay mapped while the table is walked. Entries set from a
-///   ``PagePool``'s folios are checked against the pool's arena.
+///   `PagePool`'s folios are checked against the pool's arena.
 ///
 /// The corresponding kernel structure is `struct sg_table`.
 public struct ScatterlistTable {
@@ -63,7 +63,7 @@ public struct ScatterlistTable {
   ///   - origNents: The list's entry count.
   ///   - arrays: Arrays to keep alive with the table (chain links hold
   ///     their targets weakly).
-  /// - Throws: ``IterError/negativeCount(argument:value:)`` for a negative count.
+  /// - Throws: `IterError.negativeCount(argument:value:)` for a negative count.
   /// - Complexity: O(1).
   public init(
     first: ScatterlistSlot?, nents: Int, origNents: Int, keepingAlive arrays: [ScatterlistArray] = []
@@ -84,7 +84,7 @@ public struct ScatterlistTable {
   ///   - entryCount: The data entries, from 1 to ``maximumEntryCount``.
   ///   - maxEntriesPerArray: Entries per array, links included; at least 2
   ///     when more than one array is needed.
-  /// - Throws: ``IterError/invalidArgument(argument:value:reason:)`` for
+  /// - Throws: `IterError.invalidArgument(argument:value:reason:)` for
   ///   counts out of range (the kernel's `-EINVAL` for 0 entries; it loops
   ///   forever with 1 entry per array).
   /// - Complexity: O(`entryCount`).
@@ -131,10 +131,10 @@ public struct ScatterlistTable {
   /// The first `count` entries of the list (``origNents`` when `nil`), in
   /// list order, links followed.
   ///
-  /// - Throws: ``IterError/invalidSegment(index:count:reason:)`` when the
+  /// - Throws: `IterError.invalidSegment(index:count:reason:)` when the
   ///   list ends before `count` entries (the kernel dereferences `NULL`), or
   ///   for a cycle, a missing end marker or a bad link;
-  ///   ``IterError/negativeCount(argument:value:)`` for a negative count.
+  ///   `IterError.negativeCount(argument:value:)` for a negative count.
   /// - Complexity: O(*n*) for *n* entries.
   ///
   /// The corresponding kernel macro is `for_each_sg`.
@@ -170,8 +170,8 @@ public struct ScatterlistTable {
   /// or in its pool), and that the lengths add up without overflow.
   ///
   /// - Returns: The total length of the entries.
-  /// - Throws: As ``slots(count:)``; ``IterError/invalidSegment(index:count:reason:)``
-  ///   for a malformed entry; ``IterError/lengthOverflow(total:limit:)``.
+  /// - Throws: As ``slots(count:)``; `IterError.invalidSegment(index:count:reason:)`
+  ///   for a malformed entry; `IterError.lengthOverflow(total:limit:)`.
   /// - Complexity: O(*n*) for *n* entries.
   public func validate() throws(IterError) -> Int {
     var total = 0
