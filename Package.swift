@@ -34,6 +34,9 @@ let table: [(kind: Kind, name: String, path: String, deps: [Target.Dependency])]
    ["IterUser", "IterPageFragment", "IterKernelVirtual", "IterDiscard"]),
   // Real I/O: vectored system calls and io_uring from any iterator.
   (.api, "IterIO", "Sources/IterIO", ["IterCore"]),
+  // Scatterlists, (physical address, length, flags) chunks, translators and
+  // DMA limits; the page pool's frames are one of its translators.
+  (.api, "IterBridge", "Sources/IterBridge", ["IterCore", "IterPageFragment"]),
   (.executable, "iter-demo", "Sources/iter-demo", ["IterCore"]),
   // The suite a third-party buffer kind runs in its own tests (a product).
   (.conformance, "IterConformance", "Sources/IterConformance", ["IterCore"]),
@@ -49,6 +52,8 @@ let table: [(kind: Kind, name: String, path: String, deps: [Target.Dependency])]
   (.test, "IterDiscardTests", "Tests/IterDiscardTests", ["IterDiscard", "IterTestSupport"]),
   (.test, "IterChainTests", "Tests/IterChainTests", ["IterTypes", "IterTestSupport"]),
   (.test, "IterIOTests", "Tests/IterIOTests", ["IterIO", "IterTypes", "IterTestSupport"]),
+  (.test, "IterBridgeTests", "Tests/IterBridgeTests",
+   ["IterBridge", "IterTypes", "IterTestSupport", "IterConformance"]),
 ]
 
 let package = Package(

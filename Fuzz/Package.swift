@@ -19,7 +19,12 @@ let iter: [Target.Dependency] = [
 
 // One executable per harness; each exports LLVMFuzzerTestOneInput and gets its
 // main() from libFuzzer (-sanitize=fuzzer), so no target has top-level code.
-let harnesses = ["fuzz-iovec-import", "fuzz-cursor-ops", "fuzz-chain", "fuzz-bvec-kvec"]
+let harnesses = ["fuzz-iovec-import", "fuzz-cursor-ops", "fuzz-chain", "fuzz-bvec-kvec", "fuzz-scatterlist"]
+
+// Harnesses that also need the bridge.
+let bridge: [String: [Target.Dependency]] = [
+  "fuzz-scatterlist": [.product(name: "IterBridge", package: "swift-iov-iter")]
+]
 
 let package = Package(
   name: "swift-iov-iter-fuzz",
@@ -33,7 +38,7 @@ let package = Package(
   ]
     + harnesses.map { name in
       .executableTarget(
-        name: name, dependencies: ["FuzzSupport"] + iter, swiftSettings: settings)
+        name: name, dependencies: ["FuzzSupport"] + iter + (bridge[name] ?? []), swiftSettings: settings)
     },
   swiftLanguageModes: [.v6]
 )
