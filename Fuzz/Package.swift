@@ -19,7 +19,9 @@ let iter: [Target.Dependency] = [
 
 // One executable per harness; each exports LLVMFuzzerTestOneInput and gets its
 // main() from libFuzzer (-sanitize=fuzzer), so no target has top-level code.
-let harnesses = ["fuzz-iovec-import", "fuzz-cursor-ops", "fuzz-chain", "fuzz-bvec-kvec"]
+let harnesses = [
+  "fuzz-iovec-import", "fuzz-cursor-ops", "fuzz-chain", "fuzz-bvec-kvec", "fuzz-dma-limits",
+]
 
 let package = Package(
   name: "swift-iov-iter-fuzz",
@@ -33,7 +35,10 @@ let package = Package(
   ]
     + harnesses.map { name in
       .executableTarget(
-        name: name, dependencies: ["FuzzSupport"] + iter, swiftSettings: settings)
+        name: name,
+        dependencies: ["FuzzSupport"] + iter
+          + (name == "fuzz-dma-limits" ? [.product(name: "IterBridge", package: "swift-iov-iter")] : []),
+        swiftSettings: settings)
     },
   swiftLanguageModes: [.v6]
 )
