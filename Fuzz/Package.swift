@@ -19,11 +19,15 @@ let iter: [Target.Dependency] = [
 
 // One executable per harness; each exports LLVMFuzzerTestOneInput and gets its
 // main() from libFuzzer (-sanitize=fuzzer), so no target has top-level code.
-let harnesses = ["fuzz-iovec-import", "fuzz-cursor-ops", "fuzz-chain", "fuzz-bvec-kvec", "fuzz-scatterlist"]
+let harnesses = [
+  "fuzz-iovec-import", "fuzz-cursor-ops", "fuzz-chain", "fuzz-bvec-kvec", "fuzz-scatterlist",
+  "fuzz-dma-limits",
+]
 
 // Harnesses that also need the bridge.
 let bridge: [String: [Target.Dependency]] = [
-  "fuzz-scatterlist": [.product(name: "IterBridge", package: "swift-iov-iter")]
+  "fuzz-scatterlist": [.product(name: "IterBridge", package: "swift-iov-iter")],
+  "fuzz-dma-limits": [.product(name: "IterBridge", package: "swift-iov-iter")],
 ]
 
 let package = Package(

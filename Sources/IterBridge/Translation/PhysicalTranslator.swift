@@ -1,0 +1,98 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+/// Turns virtual addresses into the addresses a device uses, one contiguous
+/// run at a time.
+///
+/// Translation is the last step before a device: everything above it stays in
+/// virtual addresses. Conformers:
+///
+/// | Translator | Addresses | Use |
+/// |---|---|---|
+/// | ``PagemapTranslator`` | physical, from `/proc/self/pagemap` | real frames (needs `CAP_SYS_ADMIN`) |
+/// | ``PagePoolTranslator`` | a page pool's frame numbers | deterministic tests |
+/// | ``IdentityTranslator`` | IOVA = VA | an IOMMU identity map |
+/// | ``IOVATableTranslator`` | the caller's IOVA mappings | VFIO or SPDK users |
+///
+/// The corresponding SPDK function is `spdk_vtophys(buf, &size)`, whose size
+/// out-parameter is ``PhysicalRun/length``.
+public protocol PhysicalTranslator {
+  /// Translates the first bytes of `length` bytes at `address`.
+  ///
+  /// - Parameters:
+  ///   - address: The virtual address of the first byte, with any pointer tag
+  ///     already stripped.
+  ///   - length: The bytes wanted; at least 1.
+  /// - Returns: Where the first byte is, and how many of the `length` bytes
+  ///   stay contiguous from there (at least 1, at most `length`).
+  /// - Throws: ``DMAError`` when the first byte has no address to give.
+  func translate(_ address: UInt, length: Int) throws(DMAError) -> PhysicalRun
+}
+
+/// A run of bytes contiguous in the device's address space.
+public struct PhysicalRun: Hashable, Sendable {
+  /// The device address of the run's first byte.
+  public var address: UInt64
+  /// The number of contiguous bytes from ``address``.
+  public var length: Int
+  /// ``BioVecFlags/busAddress`` and ``BioVecFlags/mmio`` for device memory;
+  /// empty for RAM.
+  public var attributes: BioVecFlags
+  /// Which memory the run lies in: 0 for RAM, another number per device
+  /// memory (a P2P provider, a BAR). Runs of different regions never merge,
+  /// whatever their addresses (the kernel's `zone_device_pages_compatible`).
+  public var region: UInt32
+
+  /// Creates a run.
+  ///
+  /// - Parameters:
+  ///   - address: The device address of the first byte.
+  ///   - length: The number of contiguous bytes.
+  ///   - attributes: The memory flags.
+  ///   - region: The memory region, 0 for RAM.
+  /// - Complexity: O(1).
+  @inlinable
+  public init(address: UInt64, length: Int, attributes: BioVecFlags = [], region: UInt32 = 0) {
+    self.address = address
+    self.length = length
+    self.attributes = attributes.intersection(.memoryAttributes)
+    self.region = region
+  }
+}
+
+/// A translator that can also go back from a device address to the virtual
+/// address it came from (for tests that read bytes back through a chunk).
+public protocol ReversiblePhysicalTranslator: PhysicalTranslator {
+  /// The virtual address of the byte at device address `address`, or `nil`
+  /// when the translator does not know it.
+  func virtualAddress(of address: UInt64) -> UInt?
+}
+
+/// IOVA = VA: the device sees the process's virtual addresses, as behind an
+/// IOMMU identity mapping (or in tests with made-up addresses).
+///
+/// Every run is as long as asked, up to the top of the address space.
+public struct IdentityTranslator: ReversiblePhysicalTranslator, Sendable {
+  /// Creates the identity translator.
+  @inlinable
+  public init() {}
+
+  /// `address` itself, for all `length` bytes.
+  ///
+  /// - Complexity: O(1).
+  @inlinable
+  public func translate(_ address: UInt, length: Int) throws(DMAError) -> PhysicalRun {
+    // Clamp at the top of the address space so the run never wraps.
+    let room = UInt.max - address
+    let n = room < UInt(length) ? Int(room) + 1 : length
+    return PhysicalRun(address: UInt64(address), length: n)
+  }
+
+  /// `address` itself.
+  ///
+  /// - Complexity: O(1).
+  @inlinable
+  public func virtualAddress(of address: UInt64) -> UInt? { UInt(address) }
+}

@@ -1,0 +1,152 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+import Glibc
+import IterBridge
+import IterConformance
+import IterCore
+import Testing
+
+/// Random layouts and limits for the model comparison.
+struct LayoutCase {
+  var segments: [(address: UInt, length: Int)]
+  var table: ModelPageTable
+  var translator: IOVATableTranslator
+  var limits: DMALimits
+  var bounce: Bool
+
+  static func random(using rng: inout SeededGenerator) -> LayoutCase {
+    func pick<T>(_ xs: [T]) -> T { xs[Int.random(in: 0..<xs.count, using: &rng)] }
+    // Limits first (re-rolled until valid).
+    var limits = DMALimits.default
+    while true {
+      let vbm: UInt64? = pick([nil, nil, nil, 0, 4095, 8191])
+      let mss: UInt32? = vbm.map { $0 == 0 ? pick([nil, 4096, 5000, 65536, UInt32.max]) : nil }
+        ?? pick([nil, 4096, 4097, 6000, 8192, 65536, UInt32.max])
+      let lbs: UInt32 = pick([512, 512, 512, 1024, 4096])
+      let hw: UInt32? = pick([nil, 8, 16, 24, 64, 255, UInt32.max])
+      do {
+        limits = try DMALimits(
+          maxSegmentSize: mss, segmentBoundaryMask: pick([nil, 4095, 8191, 16383, 65535, UInt64.max]),
+          maxSegments: pick([1, 2, 3, 4, 7, 128]), dmaAlignment: pick([0, 0, 0, 0, 0, 0, 3, 511]),
+          virtBoundaryMask: vbm, maxHWSectors: hw, maxUserSectors: pick([nil, nil, 8, 16]),
+          logicalBlockSize: lbs)
+        break
+      } catch {}
+    }
+    // Segments over a few virtual pages near each other (so they share pages).
+    let basePage = UInt.random(in: 0x1000...0x100000, using: &rng)
+    var segments: [(UInt, Int)] = []
+    for _ in 0..<Int.random(in: 1...6, using: &rng) {
+      let page = basePage + UInt.random(in: 0..<12, using: &rng)
+      let offset: UInt = pick([0, 0, 0, 1, 512, 4095, UInt.random(in: 0..<4096, using: &rng)])
+      let length: Int =
+        switch Int.random(in: 0..<16, using: &rng) {
+        case 0..<4: Int.random(in: 1...16, using: &rng)
+        case 4..<8: Int.random(in: 1...700, using: &rng)
+        case 8..<12: 512 * Int.random(in: 1...4, using: &rng)
+        case 12, 13: 4096 * Int.random(in: 1...2, using: &rng)
+        default: Int.random(in: 1...9000, using: &rng)
+        }
+      segments.append((page * 4096 + offset, length))
+    }
+    // Physical frames: runs of contiguous frames, jumps, frames near 4 GiB,
+    // and now and then a page of device memory (bus address, region 1).
+    var table = ModelPageTable()
+    var translator = IOVATableTranslator()
+    var frame = UInt64.random(in: 0x10...0xF_FFFF, using: &rng)
+    for vpage in basePage..<(basePage + 16) {
+      switch Int.random(in: 0..<10, using: &rng) {
+      case 0: frame = UInt64.random(in: 0..<(1 << 30), using: &rng)
+      case 1: frame = 0xF_FFFE + UInt64.random(in: 0...2, using: &rng)  // around 4 GiB
+      case 2: frame = frame &+ 2
+      default: frame = frame &+ 1
+      }
+      let device = Int.random(in: 0..<12, using: &rng) == 0
+      let flags: BioVecFlags = device ? .busAddress : []
+      let region: UInt32 = device ? 1 : 0
+      table.pages[vpage] = (frame, flags, region)
+      try! translator.map(
+        .init(virtualAddress: vpage * 4096, length: 4096, iova: frame * 4096, attributes: flags, region: region))
+    }
+    return LayoutCase(
+      segments: segments, table: table, translator: translator, limits: limits,
+      bounce: Int.random(in: 0..<3, using: &rng) == 0)
+  }
+}
+
+/// Runs the mapper to the end (or the first error) and records what it made.
+func mapAll(
+  _ c: LayoutCase, extract: Bool
+) -> (outcome: ModelOutcome, consistent: String?) {
+  let list = UnsafeSegmentList(c.segments.map { IterSegment(base: UnsafeMutableRawPointer(bitPattern: $0.address), count: $0.length) })
+  var iter = try! IovIter(list, direction: .source)
+  var mapper = BioVecMapper(limits: c.limits, translator: c.translator, misalignment: c.bounce ? .bounce : .fail)
+  var request = BioVecRequest(for: c.limits)
+  var requests: [ModelRequest] = []
+  while true {
+    let before = iter.count
+    do throws(DMAError) {
+      let more =
+        extract
+        ? try mapper.extractNextRequest(from: &iter, into: &request)
+        : try mapper.mapNextRequest(from: &iter, into: &request)
+      guard more else { break }
+      if before - iter.count != request.byteCount {
+        return (ModelOutcome(requests: requests), "iterator moved \(before - iter.count), request has \(request.byteCount)")
+      }
+      requests.append(ModelRequest(chunks: request.array, end: request.end))
+    } catch {
+      if iter.count != before { return (ModelOutcome(requests: requests), "iterator moved on error") }
+      return (ModelOutcome(requests: requests, error: error), nil)
+    }
+  }
+  return (ModelOutcome(requests: requests, error: nil), nil)
+}
+
+extension ModelOutcome {
+  init(requests: [ModelRequest]) { self.init(requests: requests, error: nil) }
+}
+
+@Suite("BioVecMapper against the brute-force model")
+struct BioVecModelTests {
+  /// `ITER_BRIDGE_MODEL_CASES` (default 3,000; the report's 10^5 and more are
+  /// run by hand with it).
+  static var caseCount: Int {
+    guard let raw = getenv("ITER_BRIDGE_MODEL_CASES") else { return 3_000 }
+    return Int(String(cString: raw)) ?? 3_000
+  }
+
+  @Test func randomLayoutsMatchTheModel() {
+    let seed = TestSeed.base
+    var rng = SeededGenerator(seed: seed ^ 0xB10_7EC)
+    var failures = 0
+    var errors = 0
+    var requests = 0
+    for n in 0..<Self.caseCount {
+      let c = LayoutCase.random(using: &rng)
+      let expected = BioVecModel.run(segments: c.segments, table: c.table, limits: c.limits, bounce: c.bounce)
+      let extract = n % 8 == 0
+      let (got, problem) = mapAll(c, extract: extract)
+      if problem != nil || got != expected {
+        failures += 1
+        if failures <= 3 {
+          Issue.record(
+            """
+            case \(n) (ITER_TEST_SEED=\(seed), extract: \(extract)): \(problem ?? "differs")
+            limits: \(c.limits) bounce: \(c.bounce)
+            segments: \(c.segments.map { "0x\(String($0.address, radix: 16))+\($0.length)" })
+            expected: \(expected.requests) error: \(String(describing: expected.error))
+            got:      \(got.requests) error: \(String(describing: got.error))
+            """)
+        }
+      }
+      if expected.error != nil { errors += 1 }
+      requests += expected.requests.count
+    }
+    #expect(failures == 0)
+    print("model: \(Self.caseCount) layouts, \(requests) requests, \(errors) ending in a typed error")
+  }
+}
