@@ -273,7 +273,7 @@ struct BioVecRoundTripTests {
     let outside = SwappedHalves(buffer: folios[4].withUnsafeMutableBytes { $0 })
     _ = try roundTrip(try IovIter(outside, direction: .source), translator: translator, extract: extract)
     // A chain of all three.
-    var chain = IterChain(direction: .source)
+    let chain = IterChain(direction: .source)
     try chain.append(fragments)
     try chain.append(user)
     try chain.append(outside)

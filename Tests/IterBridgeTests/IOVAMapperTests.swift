@@ -63,7 +63,7 @@ struct IOVAMapperTests {
     let r = try request([(0x10_0000, 0x1000), (0x50_0000, 0x1000)], limits: limits)
     let allocator = try SimpleIOVAAllocator(base: 0x1000, size: 0x1000)
     var ranges: [DMARange] = []
-    #expect(throws: DMAError.iovaExhausted(size: 0x1000)) { try IOVAMapper(allocator: allocator).map(r, into: &ranges) }
+    #expect(throws: DMAError.iovaExhausted(size: 0x1000)) { _ = try IOVAMapper(allocator: allocator).map(r, into: &ranges) }
     #expect(ranges.isEmpty && allocator.freeBytes == 0x1000)
   }
 

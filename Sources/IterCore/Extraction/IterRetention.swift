@@ -5,7 +5,9 @@
 
 /// What an extraction holds on the memory it listed.
 ///
-/// Each buffer kind offers what is real for its memory (DESIGN.md, Retention).
+/// Each buffer kind offers what is real for its memory: a pin for user memory,
+/// a page reference for page fragments, an owner reference for kernel-virtual
+/// allocations, nothing for memory the caller keeps alive.
 public enum IterRetentionKind: Hashable, Sendable, CustomStringConvertible {
   /// Nothing is held: the caller keeps the memory alive (the kernel's rule for
   /// `ITER_BVEC`, `ITER_KVEC`, `ITER_FOLIOQ` and `ITER_XARRAY` extraction).
