@@ -46,12 +46,12 @@ public enum IterRetentionKind: Hashable, Sendable, CustomStringConvertible {
 ///
 /// A retention made by a mixed chain belongs to one member's run; the caller
 /// releases each one, never the layer below.
-public struct IterRetention: ~Copyable {
+public struct IterRetention: ~Copyable, Sendable {
   /// What is held.
   public let kind: IterRetentionKind
 
   @usableFromInline
-  internal let _release: (() -> Void)?
+  internal let _release: (@Sendable () -> Void)?
 
   /// A retention that holds nothing.
   ///
@@ -64,13 +64,17 @@ public struct IterRetention: ~Copyable {
 
   /// A retention of `kind` whose release runs `release` exactly once.
   ///
+  /// A retention can be handed to another thread and released there (an I/O
+  /// completion reaped on another thread, say), so `release` is `@Sendable`.
+  ///
   /// - Parameters:
   ///   - kind: What is held.
   ///   - release: Undoes the hold. It runs when the retention is released or
-  ///     reaches the end of its life, whichever comes first, and never twice.
+  ///     reaches the end of its life, whichever comes first, and never twice,
+  ///     on whichever thread that happens.
   /// - Complexity: O(1).
   @inlinable
-  public init(kind: IterRetentionKind, release: @escaping () -> Void) {
+  public init(kind: IterRetentionKind, release: @escaping @Sendable () -> Void) {
     self.kind = kind
     self._release = release
   }
@@ -137,7 +141,7 @@ public struct IterPosition: Hashable, Sendable {
 ///
 /// The corresponding kernel call is `iov_iter_extract_pages`, whose
 /// `*offset0` is ``offset`` and whose return value is ``count``.
-public struct IterExtraction: ~Copyable {
+public struct IterExtraction: ~Copyable, Sendable {
   /// The pages under the run, in order.
   public let pages: [IterPage]
   /// The offset of the run's first byte in the first page.

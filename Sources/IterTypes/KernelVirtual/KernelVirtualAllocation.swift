@@ -22,10 +22,17 @@ import IterCore
 /// The class is public but not `open`: the only kinds are the two in this
 /// module, so every allocation's memory is real.
 ///
+/// An allocation can be handed to, and dropped on, any thread: its stored
+/// properties are constants, its retention counter is atomic, and its
+/// allocator takes slots back under a `Mutex`. (That is also what lets an
+/// extraction's retention be released on the thread that reaps an I/O.) The
+/// bytes themselves are shared memory: who writes them when is the user's
+/// business, as with any buffer.
+///
 /// The corresponding kernel objects are the memory behind `kmalloc` and
 /// `vmalloc` pointers.
 @safe
-public class KernelVirtualAllocation {
+public class KernelVirtualAllocation: @unchecked Sendable {
   @usableFromInline
   internal let _base: UnsafeMutableRawPointer
 

@@ -47,8 +47,9 @@ internal func _takePageReferences(_ references: [_PageReference]) throws(IterErr
         reason: "cannot take a page reference: \(error)")
     }
   }
+  let held = groups
   return IterRetention(kind: .pageReference) {
-    for group in groups {
+    for group in held {
       do throws(PagePoolError) {
         try group.pool._adjust(group.folios, by: -1)
       } catch {

@@ -1,4 +1,5 @@
 public import IterCore
+import Synchronization
 
 /// A fixed-size byte ring. Bytes are produced at the tail and consumed at the
 /// head; both the readable bytes and the free space can wrap around the end.
@@ -9,7 +10,12 @@ public import IterCore
   /// The number of bytes produced and not yet consumed.
   public private(set) var readable = 0
   /// The extractions that still hold the ring (a retention probe for tests).
-  public internal(set) var heldExtractions = 0
+  public var heldExtractions: Int { holds.count.load(ordering: .relaxed) }
+  /// Counted apart from the ring, and atomically: a retention may be released
+  /// on another thread (an I/O completion), so its release closure is
+  /// `@Sendable` and captures only this.
+  let holds = Holds()
+  final class Holds: Sendable { let count = Atomic<Int>(0) }
 
   /// Creates an empty ring of `capacity` bytes.
   ///
@@ -90,8 +96,9 @@ public struct RingRegion: IterSegmentSource {
   ) throws(IterError) -> IterExtraction {
     try IterExtraction.singleSegmentRun(of: self, at: position, maxBytes: maxBytes, maxPages: maxPages) {
       _, _ throws(IterError) in
-      ring.heldExtractions += 1
-      return IterRetention(kind: .ownerReference) { [ring] in ring.heldExtractions -= 1 }
+      let holds = ring.holds
+      holds.count.add(1, ordering: .relaxed)
+      return IterRetention(kind: .ownerReference) { holds.count.subtract(1, ordering: .relaxed) }
     }
   }
 }
