@@ -228,7 +228,10 @@ public final class IOUringTransfer<Source: IterSegmentSource>: IOUringRequest {
       return false
     }
     do { try iterator.advance(by: moved) } catch {
-      preconditionFailure("advance refused \(moved) transferred bytes: \(error)")
+      // The iterator's source changed under it while the kernel moved bytes.
+      byteCount += moved
+      _finish(.transferred, error: IterIOError(.iterator(error), call: _call, progress: byteCount))
+      return false
     }
     byteCount += moved
     if let offset { self.offset = offset + Int64(moved) }

@@ -35,7 +35,7 @@ extension IovIter {
     address: UnsafeRawBufferPointer? = nil
   ) throws(IterIOError) -> IOResult {
     try _checkDirection(read: false, call: .sendmsg)
-    let moved = try unsafe _withIOVectors(discardsToScratch: false) {
+    let moved = try unsafe _withIOVectors(call: .sendmsg, discardsToScratch: false) {
       (vectors, bytes) throws(IterIOError) -> Int in
       var message = unsafe msghdr()
       unsafe message.msg_name = UnsafeMutableRawPointer(mutating: address?.baseAddress)
@@ -47,7 +47,7 @@ extension IovIter {
       return try unsafe Self._message(.sendmsg, descriptor, &message, flags: flags, bytes: bytes)
     }
     if moved < 0 { return IOResult(byteCount: 0, status: .wouldBlock) }
-    _advanceMoved(moved)
+    try _advanceMoved(moved, call: .sendmsg)
     return IOResult(byteCount: moved, status: .transferred)
   }
 
@@ -81,7 +81,7 @@ extension IovIter {
   ) throws(IterIOError) -> IOMessageResult {
     try _checkDirection(read: true, call: .recvmsg)
     var out = (flags: Int32(0), control: 0, address: 0)
-    let moved = try unsafe _withIOVectors(discardsToScratch: true) {
+    let moved = try unsafe _withIOVectors(call: .recvmsg, discardsToScratch: true) {
       (vectors, bytes) throws(IterIOError) -> Int in
       var message = unsafe msghdr()
       unsafe message.msg_name = address?.baseAddress
@@ -101,7 +101,7 @@ extension IovIter {
       status = .endOfFile
     } else {
       status = .transferred
-      _advanceMoved(moved)
+      try _advanceMoved(moved, call: .recvmsg)
     }
     return unsafe IOMessageResult(
       result: IOResult(byteCount: Swift.max(moved, 0), status: status),

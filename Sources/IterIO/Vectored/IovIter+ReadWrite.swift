@@ -249,7 +249,8 @@ extension IovIter {
       read: read,
       call: Self._call(read: read, vectorCount: 2, positional: positional, flags: flags, v2: v2))
     if count == 0 { return IOResult(byteCount: 0, status: .transferred) }
-    let moved = try unsafe _withIOVectors(discardsToScratch: read) {
+    let firstCall = Self._call(read: read, vectorCount: 2, positional: positional, flags: flags, v2: v2)
+    let moved = try unsafe _withIOVectors(call: firstCall, discardsToScratch: read) {
       (vectors, bytes) throws(IterIOError) -> Int in
       let call = Self._call(
         read: read, vectorCount: vectors.count, positional: positional, flags: flags, v2: v2)
@@ -265,15 +266,17 @@ extension IovIter {
     }
     if moved < 0 { return IOResult(byteCount: 0, status: .wouldBlock) }
     if moved == 0 && read { return IOResult(byteCount: 0, status: .endOfFile) }
-    _advanceMoved(moved)
+    try _advanceMoved(moved, call: firstCall, progress: progress)
     return IOResult(byteCount: moved, status: .transferred)
   }
 
-  /// Advances by bytes a call moved, which are never more than the iterator held.
+  /// Advances by bytes a call moved, which are never more than the iterator
+  /// held. Only a source whose segments changed under the cursor during the
+  /// call makes the advance fail; the error then carries the bytes moved.
   @inlinable
-  internal mutating func _advanceMoved(_ n: Int) {
+  internal mutating func _advanceMoved(_ n: Int, call: IOSystemCall, progress: Int = 0) throws(IterIOError) {
     do { try advance(by: n) } catch {
-      preconditionFailure("advance refused \(n) transferred bytes: \(error)")
+      throw IterIOError(.iterator(error), call: call, progress: progress &+ n)
     }
   }
 

@@ -25,7 +25,7 @@ extension IovIter {
   /// Does not move the cursor.
   @inlinable
   internal func _withIOVectors<R>(
-    discardsToScratch: Bool,
+    call: IOSystemCall, discardsToScratch: Bool,
     _ body: (UnsafeMutableBufferPointer<iovec>, Int) throws(IterIOError) -> R
   ) throws(IterIOError) -> R {
     let limit = Swift.min(count, iterMaxReadWriteCount)
@@ -33,10 +33,11 @@ extension IovIter {
     return try unsafe withUnsafeTemporaryAllocation(of: iovec.self, capacity: capacity) {
       (vectors) throws(IterIOError) -> R in
       let exported: IterGather
-      do {
+      do throws(IterError) {
         exported = try unsafe gather(into: vectors, maxBytes: limit)
       } catch {
-        preconditionFailure("gather refused a non-negative maxBytes: \(error)")
+        // Only a source whose segments changed under the cursor gets here.
+        throw IterIOError(.iterator(error), call: call)
       }
       if !discardsToScratch || exported.isComplete || exported.byteCount == limit
         || exported.vectorCount == capacity
@@ -45,7 +46,7 @@ extension IovIter {
           UnsafeMutableBufferPointer(rebasing: vectors[..<exported.vectorCount]),
           exported.byteCount)
       }
-      return try unsafe _withScratchVectors(limit: limit, body)
+      return try unsafe _withScratchVectors(call: call, limit: limit, body)
     }
   }
 
@@ -54,7 +55,7 @@ extension IovIter {
   @inlinable
   @inline(never)
   internal func _withScratchVectors<R>(
-    limit: Int, _ body: (UnsafeMutableBufferPointer<iovec>, Int) throws(IterIOError) -> R
+    call: IOSystemCall, limit: Int, _ body: (UnsafeMutableBufferPointer<iovec>, Int) throws(IterIOError) -> R
   ) throws(IterIOError) -> R {
     try unsafe withUnsafeTemporaryAllocation(of: iovec.self, capacity: ioVectorLimit) {
       (vectors) throws(IterIOError) -> R in
@@ -65,7 +66,7 @@ extension IovIter {
         var bytes = 0
         while filled < vectors.count && bytes < limit && !probe.isEmpty {
           let exported: IterGather
-          do {
+          do throws(IterError) {
             exported = try unsafe probe.gather(
               into: UnsafeMutableBufferPointer(rebasing: vectors[filled...]),
               maxBytes: limit &- bytes)
@@ -73,7 +74,7 @@ extension IovIter {
             bytes &+= exported.byteCount
             try probe.advance(by: exported.byteCount)
           } catch {
-            preconditionFailure("gather or advance refused an in-range count: \(error)")
+            throw IterIOError(.iterator(error), call: call)  // a source that changed underneath
           }
           if exported.isComplete || bytes == limit || filled == vectors.count { break }
           var run = probe._memorylessRun(limit: limit &- bytes)
@@ -84,8 +85,8 @@ extension IovIter {
             filled &+= 1
             bytes &+= length
             run &-= length
-            do { try probe.advance(by: length) } catch {
-              preconditionFailure("advance refused an in-range count: \(error)")
+            do throws(IterError) { try probe.advance(by: length) } catch {
+              throw IterIOError(.iterator(error), call: call)
             }
           }
         }
