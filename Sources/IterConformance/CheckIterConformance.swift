@@ -256,6 +256,16 @@ private func checkExtraction<S: IterSegmentSource>(
           }
           result.release()
         } catch {
+          // A kind that holds nothing may refuse `.retain` with `extractionUnsupported`.
+          if options.contains(.retain), case IterError.extractionUnsupported = error,
+            (try? source.retention(for: options, at: IterPosition(segmentIndex: segmentIndex, offset: skip))) == IterRetentionKind.none
+          {
+            if let held, let probe, probe() != held {
+              violation("extraction", "a refused extraction left \(probe()) retentions held, \(held) before")
+              return
+            }
+            continue
+          }
           if p.base != nil {
             violation("extraction", "extractPages at byte \(p.start + skip) threw \(error)")
             return
