@@ -44,7 +44,9 @@ public struct ConformanceOptions: Sendable {
 ///   allowed, a page list of the run: the first page used from the offset,
 ///   every later one from its start, every one but the last to its end, each
 ///   holding the bytes the layout puts there; the retention it declares,
-///   released exactly once when a probe is given).
+///   released exactly once when a probe is given). A kind that declares
+///   `.none` for `.retain` may refuse `.retain` with
+///   `IterError.extractionUnsupported`, if the refusal moves and holds nothing.
 /// - **determinism**: two cursors over the same source see the same segments.
 /// - **model**: seeded random sequences of every cursor operation agree with a
 ///   flat-array model; a failure is shrunk to a minimal sequence.

@@ -7,7 +7,7 @@
 /// virtual) address, a length and flags, in 16 bytes.
 ///
 /// A request is a sequence of these, made by ``BioVecMapper`` from any
-/// ``IovIter`` under a device's ``DMALimits``. The layout is fixed:
+/// `IovIter` under a device's ``DMALimits``. The layout is fixed:
 ///
 /// ```
 ///   0               8       12      16
