@@ -30,8 +30,9 @@ let table: [(kind: Kind, name: String, path: String, deps: [Target.Dependency])]
   (.api, "IterPageFragment", "Sources/IterTypes/PageFragment", ["IterCore"]),
   (.api, "IterKernelVirtual", "Sources/IterTypes/KernelVirtual", ["IterCore"]),
   (.api, "IterDiscard", "Sources/IterTypes/Discard", ["IterCore"]),
+  (.api, "IterDeviceMemory", "Sources/IterTypes/DeviceMemory", ["IterCore"]),
   (.api, "IterTypes", "Sources/IterTypes/All",
-   ["IterUser", "IterPageFragment", "IterKernelVirtual", "IterDiscard"]),
+   ["IterUser", "IterPageFragment", "IterKernelVirtual", "IterDiscard", "IterDeviceMemory"]),
   // Real I/O: vectored system calls and io_uring from any iterator.
   (.api, "IterIO", "Sources/IterIO", ["IterCore"]),
   // Scatterlists, (physical address, length, flags) chunks, translators and
@@ -50,6 +51,8 @@ let table: [(kind: Kind, name: String, path: String, deps: [Target.Dependency])]
   (.test, "IterKernelVirtualTests", "Tests/IterKernelVirtualTests",
    ["IterKernelVirtual", "IterTestSupport"]),
   (.test, "IterDiscardTests", "Tests/IterDiscardTests", ["IterDiscard", "IterTestSupport"]),
+  (.test, "IterDeviceMemoryTests", "Tests/IterDeviceMemoryTests",
+   ["IterDeviceMemory", "IterTestSupport", "IterConformance", "IterBridge"]),
   (.test, "IterChainTests", "Tests/IterChainTests", ["IterTypes", "IterTestSupport"]),
   (.test, "IterIOTests", "Tests/IterIOTests", ["IterIO", "IterTypes", "IterTestSupport"]),
   (.test, "IterBridgeTests", "Tests/IterBridgeTests",

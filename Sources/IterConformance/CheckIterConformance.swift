@@ -44,7 +44,9 @@ public struct ConformanceOptions: Sendable {
 ///   allowed, a page list of the run: the first page used from the offset,
 ///   every later one from its start, every one but the last to its end, each
 ///   holding the bytes the layout puts there; the retention it declares,
-///   released exactly once when a probe is given).
+///   released exactly once when a probe is given). A kind that declares
+///   `.none` for `.retain` may refuse `.retain` with
+///   `IterError.extractionUnsupported`, if the refusal moves and holds nothing.
 /// - **determinism**: two cursors over the same source see the same segments.
 /// - **model**: seeded random sequences of every cursor operation agree with a
 ///   flat-array model; a failure is shrunk to a minimal sequence.
@@ -256,6 +258,16 @@ private func checkExtraction<S: IterSegmentSource>(
           }
           result.release()
         } catch {
+          // A kind that holds nothing may refuse `.retain` with `extractionUnsupported`.
+          if options.contains(.retain), case IterError.extractionUnsupported = error,
+            (try? source.retention(for: options, at: IterPosition(segmentIndex: segmentIndex, offset: skip))) == IterRetentionKind.none
+          {
+            if let held, let probe, probe() != held {
+              violation("extraction", "a refused extraction left \(probe()) retentions held, \(held) before")
+              return
+            }
+            continue
+          }
           if p.base != nil {
             violation("extraction", "extractPages at byte \(p.start + skip) threw \(error)")
             return

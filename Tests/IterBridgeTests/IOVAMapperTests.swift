@@ -44,6 +44,36 @@ struct IOVAMapperTests {
     #expect(allocator.freeBytes > before && allocator.freeBytes == 1 << 30)
   }
 
+  @Test func aRequestMixingDeviceMemoryAndRAMMapsTheRAMAndPassesTheBusAddressesThrough() throws {
+    let limits = try DMALimits(dmaAlignment: 0)
+    // RAM at 0x10_0000 (identity), then an aperture whose CPU mapping is at
+    // 0x80_0000 and whose bus address is 0x4000_0000.
+    let aperture = try DeviceAperture(cpuAddress: 0x80_0000, length: 0x2000, busAddress: 0x4000_0000)
+    let translator = try DeviceApertureTranslator(apertures: [aperture], ram: IdentityTranslator())
+    let list = UnsafeSegmentList([
+      IterSegment(base: UnsafeMutableRawPointer(bitPattern: 0x10_0000), count: 0x1000),
+      IterSegment(base: UnsafeMutableRawPointer(bitPattern: 0x80_0000), count: 0x1000),
+    ])
+    var iter = try IovIter(list, direction: .source)
+    var mapper = BioVecMapper(limits: limits, translator: translator)
+    var r = BioVecRequest(for: limits)
+    _ = try mapper.mapNextRequest(from: &iter, into: &r)
+    try #require(r.count == 2)
+    #expect(!r[0].flags.contains(.busAddress) && r[1].flags.contains(.busAddress))
+    let allocator = try SimpleIOVAAllocator(base: 0x1_0000_0000, size: 1 << 30)
+    let iova = IOVAMapper(allocator: allocator)
+    var ranges: [DMARange] = []
+    let mapping = try iova.map(r, into: &ranges)
+    #expect(mapping.kind == .perSegment)
+    try #require(ranges.count == 2)
+    // The RAM chunk went through the allocator; the device chunk is its bus address.
+    #expect(ranges[0].flags.isEmpty && allocator.physicalAddress(of: ranges[0].address) == 0x10_0000)
+    #expect(ranges[1] == DMARange(address: 0x4000_0000, length: 0x1000, flags: .busAddress))
+    #expect(allocator.freeBytes < 1 << 30)
+    iova.unmap(mapping, ranges: ranges)
+    #expect(allocator.freeBytes == 1 << 30)
+  }
+
   @Test func gapInsideAGranuleFallsBackPerSegment() throws {
     let limits = try DMALimits(dmaAlignment: 0)
     let r = try request([(0x10_0000, 0x800), (0x50_0000, 0x1000)], limits: limits)

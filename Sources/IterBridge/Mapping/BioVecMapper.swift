@@ -161,7 +161,7 @@ public struct BioVecMapper<Translator: PhysicalTranslator>: ~Copyable {
   /// and moves `iter` past its bytes.
   ///
   /// Each extraction's retention (a pin for user memory, page references for
-  /// page fragments with `IterExtractionOptions/retain`, the owner for
+  /// page fragments with `IterExtractionOptions.retain`, the owner for
   /// kernel-virtual memory) is kept until ``finish()``. Bytes extracted but
   /// left for the next request are extracted again then, so a page may be held
   /// twice; every hold is released once.
@@ -169,7 +169,7 @@ public struct BioVecMapper<Translator: PhysicalTranslator>: ~Copyable {
   /// - Parameters:
   ///   - iter: The iterator; on return it stands after the request's bytes.
   ///   - request: Receives the request.
-  ///   - options: Passed to `IovIter/extractPages(maxBytes:maxPages:options:)`.
+  ///   - options: Passed to `IovIter.extractPages(maxBytes:maxPages:options:)`.
   /// - Returns: `false`, with `request` empty, when `iter` has no bytes left.
   /// - Throws: As ``mapNextRequest(from:into:)``, and
   ///   ``DMAError/iterator(_:)`` when extraction fails. `iter` is then where

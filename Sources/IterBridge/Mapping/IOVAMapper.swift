@@ -79,7 +79,11 @@ public struct DMAMapping: ~Copyable {
 ///
 /// A request coalesces when its allocator has a merge boundary, no inner
 /// boundary of the request (``BioVecRequest/gapMask``) falls inside a granule,
-/// no chunk is device memory, and the allocator has room.
+/// no chunk is device memory, and the allocator has room. A request of device
+/// memory only is used as it is (bus addresses, nothing to unmap); one that
+/// mixes device memory and RAM is mapped per segment, its bus-address chunks
+/// passed through with ``BioVecFlags/busAddress`` in their range and its RAM
+/// chunks mapped, so no RAM chunk ever reaches the device unmapped.
 ///
 /// The corresponding kernel functions are `blk_rq_dma_map_iter_start` and
 /// `blk_rq_dma_unmap`.
@@ -105,9 +109,9 @@ public struct IOVAMapper<Allocator: IOVAAllocator> {
     ranges.removeAll(keepingCapacity: true)
     let n = request.count
     guard n > 0 else { return DMAMapping(kind: .perSegment) }
-    var p2p = false
-    for i in 0..<n where request[i].flags.contains(.busAddress) { p2p = true }
-    if p2p {
+    var busChunks = 0
+    for i in 0..<n where request[i].flags.contains(.busAddress) { busChunks += 1 }
+    if busChunks == n {
       for i in 0..<n {
         let v = request[i]
         ranges.append(DMARange(address: v.address, length: UInt64(v.length), flags: v.flags.intersection(.busAddress)))
@@ -116,7 +120,7 @@ public struct IOVAMapper<Allocator: IOVAAllocator> {
     }
     let boundary = allocator.mergeBoundary
     let total = UInt64(request.byteCount)
-    if boundary != 0, request.gapMask & boundary == 0,
+    if busChunks == 0, boundary != 0, request.gapMask & boundary == 0,
       let iova = allocator.allocate(size: total, physical: request[0].address)
     {
       var offset: UInt64 = 0
@@ -139,13 +143,21 @@ public struct IOVAMapper<Allocator: IOVAAllocator> {
       ranges.append(DMARange(address: iova, length: total))
       return DMAMapping(kind: .coalesced)
     }
+    // Per segment; in a request that mixes device memory and RAM, the
+    // bus-address chunks go as they are and only the RAM chunks are mapped.
     for i in 0..<n {
       let v = request[i]
+      if v.flags.contains(.busAddress) {
+        ranges.append(DMARange(address: v.address, length: UInt64(v.length), flags: .busAddress))
+        continue
+      }
       do throws(DMAError) {
         let a = try allocator.mapSegment(physical: v.address, length: UInt64(v.length))
         ranges.append(DMARange(address: a, length: UInt64(v.length)))
       } catch {
-        for r in ranges { allocator.unmapSegment(iova: r.address, length: r.length) }
+        for r in ranges where !r.flags.contains(.busAddress) {
+          allocator.unmapSegment(iova: r.address, length: r.length)
+        }
         ranges.removeAll(keepingCapacity: true)
         throw error
       }
@@ -162,7 +174,10 @@ public struct IOVAMapper<Allocator: IOVAAllocator> {
     switch mapping.kind {
     case .busAddress: break
     case .coalesced: for r in ranges { allocator.free(iova: r.address, size: r.length) }
-    case .perSegment: for r in ranges { allocator.unmapSegment(iova: r.address, length: r.length) }
+    case .perSegment:
+      for r in ranges where !r.flags.contains(.busAddress) {
+        allocator.unmapSegment(iova: r.address, length: r.length)
+      }
     }
   }
 }

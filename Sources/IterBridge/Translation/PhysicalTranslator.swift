@@ -15,6 +15,7 @@
 /// | ``PagePoolTranslator`` | a page pool's frame numbers | deterministic tests |
 /// | ``IdentityTranslator`` | IOVA = VA | an IOMMU identity map |
 /// | ``IOVATableTranslator`` | the caller's IOVA mappings | VFIO or SPDK users |
+/// | ``DeviceApertureTranslator`` | bus addresses of device apertures, a RAM translator for the rest | device memory (BARs, P2P) |
 ///
 /// The corresponding SPDK function is `spdk_vtophys(buf, &size)`, whose size
 /// out-parameter is ``PhysicalRun/length``.

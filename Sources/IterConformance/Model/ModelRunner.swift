@@ -337,29 +337,41 @@ final class ModelRunner<S: IterSegmentSource> {
       }
       let held = retentionProbe?()
       let declared = try source.retention(for: options, at: iter.position)
-      let extraction = try iter.extractPages(maxBytes: maxBytes, maxPages: maxPages, options: options)
-      let got = extraction.count
-      guard got <= limit, (limit == 0) == (got == 0) else {
-        throw ModelDivergence(message: "extracted \(got) bytes; model allows 1...\(limit)")
-      }
-      if got > 0 {
-        guard extraction.pages.count <= maxPages else {
-          throw ModelDivergence(message: "extraction listed \(extraction.pages.count) pages; at most \(maxPages) allowed")
+      let before = iter.saveState()
+      do {
+        let extraction = try iter.extractPages(maxBytes: maxBytes, maxPages: maxPages, options: options)
+        let got = extraction.count
+        guard got <= limit, (limit == 0) == (got == 0) else {
+          throw ModelDivergence(message: "extracted \(got) bytes; model allows 1...\(limit)")
         }
-        if let problem = layout.pageListProblem(
-          pages: extraction.pages, offset: extraction.offset, count: got, from: pos)
-        {
-          throw ModelDivergence(message: "the extracted pages are not a page list of the run: \(problem)")
+        if got > 0 {
+          guard extraction.pages.count <= maxPages else {
+            throw ModelDivergence(message: "extraction listed \(extraction.pages.count) pages; at most \(maxPages) allowed")
+          }
+          if let problem = layout.pageListProblem(
+            pages: extraction.pages, offset: extraction.offset, count: got, from: pos)
+          {
+            throw ModelDivergence(message: "the extracted pages are not a page list of the run: \(problem)")
+          }
+          guard extraction.retentionKind == declared else {
+            throw ModelDivergence(message: "extraction holds \(extraction.retentionKind), the source says \(declared)")
+          }
         }
-        guard extraction.retentionKind == declared else {
-          throw ModelDivergence(message: "extraction holds \(extraction.retentionKind), the source says \(declared)")
+        extraction.release()
+        if let held, let probe = retentionProbe, probe() != held {
+          throw ModelDivergence(message: "after release the kind holds \(probe()) retentions, \(held) before the extraction")
+        }
+        moved(got)
+      } catch IterError.extractionUnsupported where retain && declared == .none && limit > 0 {
+        // A kind that holds nothing may refuse to be asked for a hold (device
+        // memory has no pages to reference): a typed refusal that moves nothing.
+        guard iter.saveState() == before, iter.count == count else {
+          throw ModelDivergence(message: "a refused extraction with retain changed the cursor")
+        }
+        if let held, let probe = retentionProbe, probe() != held {
+          throw ModelDivergence(message: "a refused extraction left \(probe()) retentions held, \(held) before")
         }
       }
-      extraction.release()
-      if let held, let probe = retentionProbe, probe() != held {
-        throw ModelDivergence(message: "after release the kind holds \(probe()) retentions, \(held) before the extraction")
-      }
-      moved(got)
     case .splitAt(let n):
       let (head, tail) = try iter.split(at: n)
       let h = min(n, count)

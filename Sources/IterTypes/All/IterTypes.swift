@@ -2,3 +2,4 @@
 @_exported public import IterPageFragment
 @_exported public import IterKernelVirtual
 @_exported public import IterDiscard
+@_exported public import IterDeviceMemory

@@ -80,22 +80,10 @@ public struct KVecArray: IterSegmentSource {
   ///   pass `Int.max`. The array is unchanged when it throws.
   /// - Complexity: Amortised O(1).
   public mutating func append(_ entry: KVec) throws(IterError) {
-    let index = _segments.count
     let (offset, count) = (entry.offset, entry.count)
-    let size = entry.owner.byteCount
-    guard count >= 0 else {
-      throw .invalidSegment(index: index, count: count, reason: "negative length")
-    }
-    guard offset >= 0 else {
-      throw .invalidSegment(index: index, count: count, reason: "negative offset \(offset)")
-    }
-    guard offset <= size, count <= size - offset else {
-      throw .invalidSegment(
-        index: index, count: count,
-        reason: "offset \(offset) + length \(count) runs past the end of a \(size)-byte allocation")
-    }
-    let (total, overflow) = _byteCount.addingReportingOverflow(count)
-    guard !overflow else { throw .lengthOverflow(total: _byteCount, limit: Int.max) }
+    let total = try IterError._checkedRange(
+      index: _segments.count, offset: offset, count: count, size: entry.owner.byteCount,
+      container: "allocation", total: _byteCount)
     _segments.append(entry.owner._segment(offset: offset, count: count))
     _owners.append(entry.owner)
     _byteCount = total
