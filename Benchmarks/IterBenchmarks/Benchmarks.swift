@@ -333,6 +333,8 @@ let benchmarks: @Sendable () -> Void = {
       }
       benchmark.stopMeasurement()
     }, setup: { fixture = Fixture(size: 512, bytes: 131_072 * 512) }, teardown: { fixture = nil })
+
+  registerBridgeBenchmarks()  // BridgeBenchmarks.swift
 }
 
 /// Hides a value from the optimiser and hands it back.

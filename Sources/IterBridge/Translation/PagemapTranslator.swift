@@ -142,31 +142,47 @@ public final class PagemapTranslator: PhysicalTranslator {
   /// - Complexity: O(*p*) for the *p* pages of the run, plus one `pread` per
   ///   ``batchPages`` pages not yet cached.
   public func translate(_ address: UInt, length: Int) throws(DMAError) -> PhysicalRun {
-    let shift = UInt(_pageShift)
-    let pageSize = 1 << _pageShift
-    let inPage = Int(address & UInt(pageSize - 1))
+    // Runs are often a single page (fragmented RAM), so the per-call cost
+    // matters as much as the per-page loop: the cache hit is checked inline,
+    // and the loop walks the cached entries by index, refilling only at the
+    // end of the batch.
+    let shift = UInt(truncatingIfNeeded: _pageShift)
+    let pageMask: UInt = (1 << shift) &- 1
+    let inPage = address & pageMask
     let page = address >> shift
-    let pagesWanted = (inPage + Swift.max(length, 1) + pageSize - 1) >> _pageShift
-    try _fill(page, wanted: pagesWanted, address: address)
-    let firstFrame: UInt64
-    switch unsafe Entry(raw: _cache[Int(page - _cacheFirst)]) {
-    case .present(let frame): firstFrame = frame
-    case .frameHidden: throw .framesHidden(address: address)
-    case .swapped: throw .pageSwapped(address: address)
-    case .notPresent: throw .pageNotPresent(address: address)
+    // `length` is an Int, so this cannot overflow a UInt.
+    let pagesWanted = Int(truncatingIfNeeded: (inPage &+ UInt(Swift.max(length, 1)) &+ pageMask) >> shift)
+    if page < _cacheFirst || page &- _cacheFirst >= UInt(_cacheCount) {
+      try _fill(page, wanted: pagesWanted, address: address)
+    }
+    let cache = unsafe _cache
+    var index = Int(page &- _cacheFirst)
+    var cached = _cacheCount
+    let raw = unsafe cache[index]
+    let firstFrame = raw & PagemapTranslator.frameMask
+    guard raw & (1 << 63) != 0, firstFrame != 0 else {
+      switch Entry(raw: raw) {
+      case .swapped: throw .pageSwapped(address: address)
+      case .notPresent: throw .pageNotPresent(address: address)
+      case .frameHidden, .present: throw .framesHidden(address: address)
+      }
     }
     var pages = 1
-    var next = page + 1
+    var expected = firstFrame &+ 1
     while pages < pagesWanted {
-      if next >= _cacheFirst + UInt(_cacheCount) {
+      index &+= 1
+      if index == cached {
+        let next = page &+ UInt(pages)
         do { try _fill(next, wanted: pagesWanted - pages, address: next << shift) } catch { break }
+        index = Int(next &- _cacheFirst)
+        cached = _cacheCount
       }
-      let raw = unsafe _cache[Int(next - _cacheFirst)]
-      guard raw & (1 << 63) != 0, raw & PagemapTranslator.frameMask == firstFrame &+ UInt64(pages) else { break }
-      pages += 1
-      next += 1
+      let entry = unsafe cache[index]
+      guard entry & (1 << 63) != 0, entry & PagemapTranslator.frameMask == expected else { break }
+      pages &+= 1
+      expected &+= 1
     }
-    let bytes = Swift.min(length, pages * pageSize - inPage)
+    let bytes = Swift.min(length, pages << Int(shift) - Int(inPage))
     return PhysicalRun(address: (firstFrame << UInt64(shift)) | UInt64(inPage), length: bytes)
   }
 

@@ -66,4 +66,6 @@ void cb_opaque(void *p);
 /// One plain memcpy: the limit.
 void cb_memcpy(void *dst, const void *src, size_t n);
 
+#include "CBridgeBaseline.h" // IterBridge: pagemap runs, split and merge (bridge.c)
+
 #endif

@@ -1,0 +1,359 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter benchmarks: IterBridge against C. Pagemap translation
+// (pages/s) and iterator → BioVec requests (chunks/s).
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
+import CBaseline
+import Glibc
+import IterBridge
+import IterCore
+import IterTypes
+
+// MARK: - Pagemap translation
+
+/// Translates `length` bytes at `base` into physically contiguous runs with
+/// the library's translator, from a cold cache (so every run pays its `pread`s).
+@inline(never)
+func bridgeSwiftPagemap(
+  _ translator: PagemapTranslator, base: UInt, length: Int,
+  into runs: UnsafeMutableBufferPointer<cbb_run>
+) -> Int {
+  translator.invalidateAll()
+  var address = base
+  var left = length
+  var n = 0
+  while left > 0 {
+    let run = try! translator.translate(address, length: left)
+    runs[n] = cbb_run(phys: run.address, len: UInt64(run.length))
+    n += 1
+    address += UInt(run.length)
+    left -= run.length
+  }
+  return n
+}
+
+@inline(never)
+func bridgeCPagemap(
+  fd: Int32, base: UInt, length: Int, entries: UnsafeMutablePointer<UInt64>, batch: Int,
+  into runs: UnsafeMutableBufferPointer<cbb_run>
+) -> Int {
+  let n = cbb_pagemap_runs(fd, base, length, entries, batch, runs.baseAddress, runs.count)
+  guard n >= 0 else {
+    eprint("iter-compare: cbb_pagemap_runs failed (\(n), errno \(errno))\n")
+    exit(1)
+  }
+  return n
+}
+
+/// `PagemapTranslator` over a touched buffer (64 MiB, 16,384 pages; 4 MiB in
+/// a quick run) against a C batched `pread` loop over the same entries. Both
+/// read 4096 entries a `pread`, check the present bit, take the frame and
+/// find the runs of frames that follow one another.
+func measureBridgePagemap(settings: Settings, report: Report) {
+  let bytes = settings.totalBytes
+  let pages = bytes / IterPage.size
+  let buffer = Region(count: bytes, seed: 21)  // filled, so every page is present
+  let base = UInt(bitPattern: buffer.base)
+  let batch = 4096
+  let translator: PagemapTranslator
+  do {
+    translator = try PagemapTranslator(batchPages: batch)
+    _ = try translator.translate(base, length: 1)
+  } catch {
+    eprint("iter-compare: bridge pagemap rows skipped: \(error) (needs CAP_SYS_ADMIN)\n")
+    return
+  }
+  let fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC)
+  guard fd >= 0 else {
+    eprint("iter-compare: cannot open /proc/self/pagemap\n")
+    exit(1)
+  }
+  defer { close(fd) }
+  let entries = UnsafeMutablePointer<UInt64>.allocate(capacity: batch)
+  defer { entries.deallocate() }
+  let swiftRuns = UnsafeMutableBufferPointer<cbb_run>.allocate(capacity: pages)
+  let cRuns = UnsafeMutableBufferPointer<cbb_run>.allocate(capacity: pages)
+  defer {
+    swiftRuns.deallocate()
+    cRuns.deallocate()
+  }
+  var swiftCount = 0
+  var cCount = 0
+  let times = settings.quick ? 4 : 16
+  let candidates = [
+    Candidate(
+      name: "C pread loop", note: "pread 4096 entries a call; present bit, frame, runs",
+      run: {
+        for _ in 0..<times {
+          cCount = bridgeCPagemap(
+            fd: fd, base: base, length: bytes, entries: entries, batch: batch, into: cRuns)
+        }
+      }),
+    Candidate(
+      name: "swift-iov-iter", note: "PagemapTranslator.translate, cold cache, batchPages 4096",
+      run: {
+        for _ in 0..<times {
+          swiftCount = bridgeSwiftPagemap(translator, base: base, length: bytes, into: swiftRuns)
+        }
+      },
+      // Both ran before this check (the C candidate first): same runs, same bytes.
+      verify: {
+        guard swiftCount == cCount, swiftCount > 0 else { return false }
+        var total = 0
+        for i in 0..<swiftCount {
+          let s = swiftRuns[i]
+          let c = cRuns[i]
+          guard s.phys == c.phys, s.len == c.len else { return false }
+          total += Int(s.len)
+        }
+        return total == bytes
+      }),
+  ]
+  let timings = race(candidates, rounds: settings.rounds, workload: "bridge pagemap")
+  let work = Double(pages * times)
+  report.add(
+    workload: "pagemap translation",
+    segmentBytes: bytes, segmentLabel: "\(pages) pages (\(sizeLabel(bytes))), \(cCount) runs",
+    unit: .nanosecondsPerOperation, candidates: candidates, timings: timings, work: [work, work])
+  bridgeAddRates(report, count: 2, unit: "pages")
+}
+
+/// Appends the rate (millions a second) to the notes of the last `count`
+/// rows, whose values are nanoseconds an operation.
+func bridgeAddRates(_ report: Report, count: Int, unit: String) {
+  let n = report.rows.count
+  for i in (n - count)..<n {
+    report.rows[i].note += "; \(format(1e3 / report.rows[i].value, digits: 1)) M \(unit)/s"
+  }
+}
+
+// MARK: - Iterator → BioVec requests
+
+/// A mapper, its request buffer and the iterator it walks, kept together in a
+/// class because the mapper and the request are `~Copyable`.
+final class BridgeMapping<Translator: PhysicalTranslator, Source: IterSegmentSource> {
+  var mapper: BioVecMapper<Translator>
+  var request: BioVecRequest
+  var iter: IovIter<Source>
+  let start: IterState
+
+  init(limits: DMALimits, translator: Translator, iter: IovIter<Source>) {
+    mapper = BioVecMapper(limits: limits, translator: translator)
+    request = BioVecRequest(for: limits)
+    self.iter = iter
+    start = iter.saveState()
+  }
+
+  /// Maps every request of the iterator; returns the chunks. With `all`,
+  /// also collects them (for the check).
+  @inline(__always)
+  func mapAll(into all: UnsafeMutableBufferPointer<BioVec>? = nil) -> Int {
+    try! iter.restore(start)
+    var chunks = 0
+    while try! mapper.mapNextRequest(from: &iter, into: &request) {
+      if let all {
+        request.withUnsafeBufferPointer { vecs in
+          for (i, v) in vecs.enumerated() { all[chunks + i] = v }
+        }
+      }
+      chunks &+= request.count
+    }
+    return chunks
+  }
+}
+
+/// Maps every request of `iter`, `times` over; returns the chunks. The
+/// mapper, request and iterator come in `inout`, as locals of a driver loop
+/// would be, so the box's exclusivity checks are paid once a run.
+@inline(__always)
+func bridgeSwiftMap<Source: IterSegmentSource>(
+  _ mapper: inout BioVecMapper<PagePoolTranslator>, _ request: inout BioVecRequest,
+  _ iter: inout IovIter<Source>, from start: IterState, times: Int
+) -> Int {
+  var chunks = 0
+  for _ in 0..<times {
+    try! iter.restore(start)
+    while try! mapper.mapNextRequest(from: &iter, into: &request) { chunks &+= request.count }
+  }
+  return chunks
+}
+
+@inline(never)
+func bridgeSwiftMapPages(_ m: BridgeMapping<PagePoolTranslator, BioVecArray>, times: Int) -> Int {
+  bridgeSwiftMap(&m.mapper, &m.request, &m.iter, from: m.start, times: times)
+}
+
+@inline(never)
+func bridgeSwiftMapMixed(_ m: BridgeMapping<PagePoolTranslator, UnsafeSegmentList>, times: Int)
+  -> Int
+{
+  bridgeSwiftMap(&m.mapper, &m.request, &m.iter, from: m.start, times: times)
+}
+
+@inline(never)
+func bridgeCMap(
+  _ pieces: [cbb_run], _ limits: UnsafePointer<cbb_limits>, request: UnsafeMutablePointer<cbb_vec>,
+  times: Int
+) -> Int {
+  var chunks = 0
+  var requests = 0
+  pieces.withUnsafeBufferPointer { p in
+    for _ in 0..<times {
+      chunks &+= cbb_map_requests(p.baseAddress, p.count, limits, request, nil, 0, &requests)
+    }
+  }
+  return chunks
+}
+
+extension cbb_limits {
+  init(_ l: DMALimits) {
+    self.init(
+      max_segment_size: UInt64(l.maxSegmentSize), seg_boundary_mask: l.segmentBoundaryMask,
+      virt_boundary_mask: l.virtBoundaryMask, align_mask: UInt64(l.dmaAlignment),
+      max_segments: l.maxSegments, max_bytes: l.maxRequestBytes,
+      block_size: Int(l.logicalBlockSize))
+  }
+}
+
+/// The mixed layout: segments of 512 B to 132 KiB in a page pool's arena,
+/// most of them physically next to the one before (merges), some after a gap
+/// of 512 B, 3.5 KiB or 4 KiB (new chunks, virt-boundary gaps), the large ones
+/// split at `max_segment_size`. The translator's base puts the 4 GiB
+/// boundary inside the layout.
+struct BridgeMixedLayout {
+  let pool: PagePool
+  let segments: ContiguousArray<IterSegment>
+  /// The same segments as the translator sees them: (arena offset + base, length).
+  let pieces: [cbb_run]
+  let translatorBase: UInt64 = (1 << 32) - (1 << 20)
+
+  init(count: Int) {
+    let sizes = [512, 1536, 4096, 8192, 12288, 20480, 69632, 135168]
+    let gaps = [0, 0, 0, 0, 0, 512, 3584, 4096]
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+    var layout: [(offset: Int, length: Int)] = []
+    var offset = 0
+    for _ in 0..<count {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      let r = Int(truncatingIfNeeded: state >> 33)
+      offset += gaps[r & 7]
+      let length = sizes[(r >> 3) & 7]
+      layout.append((offset, length))
+      offset += length
+    }
+    let pageCount = (offset + IterPage.size - 1) / IterPage.size
+    pool = try! PagePool(pageCount: pageCount)
+    let arena = UnsafeMutableRawPointer(bitPattern: pool.address)!
+    segments = ContiguousArray(layout.map { IterSegment(base: arena + $0.offset, count: $0.length) })
+    let base = translatorBase
+    pieces = layout.map { cbb_run(phys: base + UInt64($0.offset), len: UInt64($0.length)) }
+  }
+}
+
+/// Runs the Swift mapper and the C loop over the same pieces; both must give
+/// the same chunks, request by request, or the program ends.
+func bridgeRaceMapper<Source: IterSegmentSource>(
+  row: String, label: String, note: String, limits: DMALimits,
+  mapping: BridgeMapping<PagePoolTranslator, Source>, pieces: [cbb_run], times: Int,
+  swiftRun: @escaping (Int) -> Int, settings: Settings, report: Report
+) {
+  var climits = cbb_limits(limits)
+  let request = UnsafeMutablePointer<cbb_vec>.allocate(capacity: limits.maxSegments)
+  defer { request.deallocate() }
+  // The check: every chunk of every request, both sides.
+  let capacity = pieces.reduce(0) { $0 + Int($1.len) / 512 } + pieces.count + 1
+  let swiftAll = UnsafeMutableBufferPointer<BioVec>.allocate(capacity: capacity)
+  let cAll = UnsafeMutableBufferPointer<cbb_vec>.allocate(capacity: capacity)
+  defer {
+    swiftAll.deallocate()
+    cAll.deallocate()
+  }
+  let swiftChunks = mapping.mapAll(into: swiftAll)
+  var requests = 0
+  let cChunks = pieces.withUnsafeBufferPointer {
+    cbb_map_requests($0.baseAddress, $0.count, &climits, request, cAll.baseAddress, capacity, &requests)
+  }
+  var same = swiftChunks == cChunks && cChunks > 0
+  for i in 0..<(same ? cChunks : 0) {
+    let s = swiftAll[i]
+    let c = cAll[i]
+    if s.address != c.addr || s.length != c.len || s.flags.rawValue != c.flags {
+      eprint("iter-compare: chunk \(i): swift \(s), C (0x\(String(c.addr, radix: 16)), \(c.len), \(c.flags))\n")
+      same = false
+      break
+    }
+  }
+  guard same else {
+    eprint("iter-compare: the mapper and the C loop disagree in \(row) \(label) (\(swiftChunks) vs \(cChunks) chunks)\n")
+    exit(1)
+  }
+  var swiftResult = 0
+  var cResult = 0
+  let candidates = [
+    Candidate(
+      name: "C split/merge loop", note: "same (phys, len) pieces, already translated",
+      run: { cResult = withUnsafePointer(to: &climits) { bridgeCMap(pieces, $0, request: request, times: times) } },
+      verify: { cResult == cChunks * times }),
+    Candidate(
+      name: "swift-iov-iter", note: note,
+      run: { swiftResult = swiftRun(times) }, verify: { swiftResult == swiftChunks * times }),
+  ]
+  let timings = race(candidates, rounds: settings.rounds, workload: "bridge \(row)")
+  let work = Double(cChunks * times)
+  report.add(
+    workload: row, segmentBytes: 0,
+    segmentLabel: "\(label): \(cChunks) chunks, \(requests) requests",
+    unit: .nanosecondsPerOperation, candidates: candidates, timings: timings, work: [work, work])
+  bridgeAddRates(report, count: 2, unit: "chunks")
+}
+
+/// Iterator → BioVec requests: `BioVecMapper.mapNextRequest` against a C loop
+/// that splits and merges the same (phys, len) pieces under the same limits.
+func measureBridgeMapper(settings: Settings, report: Report) {
+  let times = settings.quick ? 4 : 64
+  // 1024 pages of 4 KiB, every other page of a pool (no two physically next:
+  // one chunk a page), as a bvec array; the kernel's default limits.
+  do {
+    let pool = try! PagePool(pageCount: 2048, maxOrder: 0)
+    var folios: [Folio] = []
+    for _ in 0..<2048 { folios.append(try! pool.allocateFolio(order: 0)) }
+    folios.sort { $0.address < $1.address }
+    let used = stride(from: 0, to: 2048, by: 2).map { folios[$0] }
+    let bvec = try! BioVecArray(used.map { PageFragment(folio: $0) })
+    let pieces = used.map { cbb_run(phys: UInt64($0.address - pool.address), len: 4096) }
+    let limits = DMALimits.default
+    let mapping = BridgeMapping(
+      limits: limits, translator: PagePoolTranslator(pool: pool),
+      iter: try! IovIter(bvec, direction: .source))
+    bridgeRaceMapper(
+      row: "iterator → BioVec", label: "1024 × 4 KiB pages, default limits",
+      note: "mapNextRequest, BioVecArray, PagePoolTranslator", limits: limits,
+      mapping: mapping, pieces: pieces, times: times,
+      swiftRun: { bridgeSwiftMapPages(mapping, times: $0) }, settings: settings, report: report)
+    withExtendedLifetime(folios) {}
+  }
+  // The mixed layout under NVMe-like limits (virt boundary 4 KiB − 1, which
+  // needs max_segment_size UInt32.max) and under 64 KiB segments with
+  // 4 KiB blocks (splits, and requests cut back to the block).
+  let mixed = BridgeMixedLayout(count: 2048)
+  let nvme = try! DMALimits(
+    segmentBoundaryMask: 0xFFFF_FFFF, maxSegments: 128, virtBoundaryMask: 4095,
+    maxHWSectors: 1024)
+  let split = try! DMALimits(
+    maxSegmentSize: 65536, segmentBoundaryMask: 0xFFFF_FFFF, maxSegments: 128,
+    maxHWSectors: 2048, logicalBlockSize: 4096)
+  for (label, limits) in [
+    ("2048 mixed, NVMe-like (virt boundary 4 KiB − 1)", nvme),
+    ("2048 mixed, 64 KiB segments, 4 KiB blocks", split),
+  ] {
+    let mapping = BridgeMapping(
+      limits: limits, translator: PagePoolTranslator(pool: mixed.pool, base: mixed.translatorBase),
+      iter: try! IovIter(UnsafeSegmentList(mixed.segments), direction: .source))
+    bridgeRaceMapper(
+      row: "iterator → BioVec", label: label,
+      note: "mapNextRequest, UnsafeSegmentList, PagePoolTranslator", limits: limits,
+      mapping: mapping, pieces: mixed.pieces, times: times,
+      swiftRun: { bridgeSwiftMapMixed(mapping, times: $0) }, settings: settings, report: report)
+  }
+}
