@@ -59,6 +59,11 @@ if settings.runs("chain") {
   progress("mixed chain")
   measureChain(settings: settings, report: report)
 }
+if settings.runs("io") {
+  progress("real I/O: writev, io_uring")
+  measureWritev(settings: settings, report: report)
+  measureRing(settings: settings, report: report)
+}
 
 let elapsed = Double(nowNanoseconds() &- started) / 1e9
 let limit = report.rows.first { $0.workload == "memcpy limit" }?.value ?? .nan
