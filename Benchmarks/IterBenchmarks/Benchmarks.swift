@@ -333,6 +333,9 @@ let benchmarks: @Sendable () -> Void = {
       }
       benchmark.stopMeasurement()
     }, setup: { fixture = Fixture(size: 512, bytes: 131_072 * 512) }, teardown: { fixture = nil })
+
+  // Real I/O: IOBenchmarks.swift.
+  ioBenchmarks()
 }
 
 /// Hides a value from the optimiser and hands it back.
