@@ -335,6 +335,8 @@ let benchmarks: @Sendable () -> Void = {
     }, setup: { fixture = Fixture(size: 512, bytes: 131_072 * 512) }, teardown: { fixture = nil })
 
   registerBridgeBenchmarks()  // BridgeBenchmarks.swift
+  // Real I/O: IOBenchmarks.swift.
+  ioBenchmarks()
 }
 
 /// Hides a value from the optimiser and hands it back.

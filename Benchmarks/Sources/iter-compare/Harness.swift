@@ -36,7 +36,7 @@ struct Settings {
   var cachedBytes = 256 << 10
   var cachedRepeats = 64
   /// Sections to run (all when empty): memcpy, copy, cached, iter, advance,
-  /// save, export, build, chain.
+  /// save, export, build, chain, io.
   var only: Set<String> = []
 
   func runs(_ section: String) -> Bool { only.isEmpty || only.contains(section) }
@@ -89,7 +89,7 @@ func usage(_ message: String?) -> Never {
       --csv PATH    also write the numbers as CSV (for Benchmarks/plot.py)
       --rounds N    best of N rounds (default 41)
       --only LIST   run only these sections, comma-separated: memcpy, copy,
-                    cached, iter, advance, save, export, build, chain
+                    cached, iter, advance, save, export, build, chain, bridge, io
 
     """)
   exit(message == nil ? 0 : 64)

@@ -65,6 +65,12 @@ if settings.runs("bridge") {
   measureBridgeMapper(settings: settings, report: report)
 }
 
+if settings.runs("io") {
+  progress("real I/O: writev, io_uring")
+  measureWritev(settings: settings, report: report)
+  measureRing(settings: settings, report: report)
+}
+
 let elapsed = Double(nowNanoseconds() &- started) / 1e9
 let limit = report.rows.first { $0.workload == "memcpy limit" }?.value ?? .nan
 print(

@@ -15,7 +15,8 @@ public let ioVectorLimit = 1024
 internal let _scratchByteCount = 4096
 
 extension IovIter {
-  /// Builds the `iovec` entries of the next call on the stack and runs `body`
+  /// Builds the `iovec` entries of the next call (see
+  /// `_withVectorStorage(capacity:_:)` for where) and runs `body`
   /// with them and the bytes they describe: at most ``ioVectorLimit`` entries
   /// and `iterMaxReadWriteCount` bytes, empty segments skipped. With
   /// `discardsToScratch`, runs of segments without memory become entries
@@ -30,7 +31,7 @@ extension IovIter {
   ) throws(IterIOError) -> R {
     let limit = Swift.min(count, iterMaxReadWriteCount)
     let capacity = Swift.min(ioVectorLimit, Swift.max(1, segmentsRemaining))
-    return try unsafe withUnsafeTemporaryAllocation(of: iovec.self, capacity: capacity) {
+    return try unsafe _withVectorStorage(capacity: capacity) {
       (vectors) throws(IterIOError) -> R in
       let exported: IterGather
       do throws(IterError) {
@@ -116,4 +117,73 @@ extension IovIter {
     }
     return Swift.min(run, limit, count)
   }
+}
+
+// MARK: - Where the entries live
+
+/// The most `iovec` entries that `withUnsafeTemporaryAllocation` keeps on the
+/// stack whatever the platform: 1 KiB of them.
+@usableFromInline
+internal let _stackVectorCount = 64
+
+/// Runs `body` with room for `capacity` `iovec` entries (at most
+/// ``ioVectorLimit``): on the stack up to 64 entries, and beyond that in
+/// this thread's vector storage.
+///
+/// On Linux, `withUnsafeTemporaryAllocation` puts anything over 1 KiB on the
+/// heap (the runtime's `swift_stdlib_isStackAllocationSafe` always answers
+/// no there), which would cost every call of more than 64 entries a
+/// `malloc` and a `free` of 16 KiB. The thread's storage is allocated on its
+/// first such call and freed when the thread exits. A nested call on the
+/// same thread (a fault injector making I/O of its own) finds the storage in
+/// use and takes a temporary allocation instead.
+@inlinable
+internal func _withVectorStorage<R>(
+  capacity: Int, _ body: (UnsafeMutableBufferPointer<iovec>) throws(IterIOError) -> R
+) throws(IterIOError) -> R {
+  if capacity > _stackVectorCount, let storage = unsafe _acquireThreadVectors() {
+    defer { unsafe _releaseThreadVectors(storage) }
+    return try unsafe body(UnsafeMutableBufferPointer(start: storage, count: capacity))
+  }
+  return try unsafe withUnsafeTemporaryAllocation(of: iovec.self, capacity: capacity, body)
+}
+
+/// Bytes before the entries in a thread's vector storage: a word that is 1
+/// while the storage is in use, padded to 16.
+private let _threadVectorsHeader = 16
+
+/// The key of each thread's vector storage, or `nil` if the process has no
+/// key left (then every call takes a temporary allocation).
+private let _threadVectorsKey: pthread_key_t? = {
+  var key = pthread_key_t()
+  let status = unsafe pthread_key_create(&key) { unsafe free($0) }
+  return status == 0 ? key : nil
+}()
+
+/// This thread's vector storage, marked in use: ``ioVectorLimit`` entries.
+/// `nil` when it is already in use (a nested call), or cannot be had.
+@usableFromInline
+internal func _acquireThreadVectors() -> UnsafeMutablePointer<iovec>? {
+  guard let key = _threadVectorsKey else { return nil }
+  var storage = unsafe pthread_getspecific(key)
+  if unsafe storage == nil {
+    let bytes = unsafe _threadVectorsHeader + ioVectorLimit * MemoryLayout<iovec>.stride
+    guard let fresh = unsafe malloc(bytes) else { return nil }
+    unsafe fresh.storeBytes(of: 0, as: Int.self)
+    if unsafe pthread_setspecific(key, fresh) != 0 {
+      unsafe free(fresh)
+      return nil
+    }
+    unsafe storage = fresh
+  }
+  let inUse = unsafe storage!.assumingMemoryBound(to: Int.self)
+  if unsafe inUse.pointee != 0 { return nil }
+  unsafe inUse.pointee = 1
+  return unsafe (storage! + _threadVectorsHeader).bindMemory(to: iovec.self, capacity: ioVectorLimit)
+}
+
+/// Marks this thread's vector storage free again.
+@usableFromInline
+internal func _releaseThreadVectors(_ vectors: UnsafeMutablePointer<iovec>) {
+  unsafe (UnsafeMutableRawPointer(vectors) - _threadVectorsHeader).storeBytes(of: 0, as: Int.self)
 }

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "CBaselineIO.h" // real I/O: writev loops, a raw io_uring
+
 /// A cursor over an iovec array: the user-space shape of `struct iov_iter`.
 typedef struct cb_iter {
   const struct iovec *iov; ///< The whole array.
