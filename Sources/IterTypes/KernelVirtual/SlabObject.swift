@@ -20,7 +20,7 @@
 /// The corresponding kernel object is a `kmalloc` or `kmem_cache_alloc`
 /// pointer, freed by `kfree`.
 @safe
-public final class SlabObject: KernelVirtualAllocation {
+public final class SlabObject: KernelVirtualAllocation, @unchecked Sendable {
   /// The allocator the object came from.
   public let allocator: SlabAllocator
 

@@ -21,7 +21,7 @@ public import IterCore
 ///
 /// The corresponding kernel object is a `vmalloc` area, freed by `vfree`.
 @safe
-public final class VirtualRegion: KernelVirtualAllocation {
+public final class VirtualRegion: KernelVirtualAllocation, @unchecked Sendable {
   /// The allocator that counts the region.
   public let allocator: VirtualAllocator
 
