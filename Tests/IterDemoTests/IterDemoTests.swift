@@ -5,9 +5,10 @@
 //
 // Runs the built iter-demo (the README's first command) as a user would and
 // checks its exit status and key lines. An executable target cannot be
-// imported, so the binary next to this test bundle is run with Process.
+// imported, so the binary built beside this test bundle is spawned
+// (posix_spawn, no Foundation: the sanitizer runs see only our code).
 
-import Foundation
+import Glibc
 import Testing
 
 /// The demo's exit status, standard output and standard error.
@@ -17,41 +18,81 @@ struct DemoRun {
   var errors: String
 }
 
+struct DemoNotRun: Error, CustomStringConvertible {
+  let description: String
+}
+
 /// The iter-demo built with this test bundle (the same build directory).
-func demoExecutable() throws -> URL {
-  let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-  var directory = bundle.deletingLastPathComponent()
-  // The runner is `<build>/swift-iov-iterPackageTests.xctest`; look beside it
-  // and, for a bundle directory layout, one level up.
+func demoExecutable() throws -> String {
+  // The runner is `<build>/swift-iov-iterPackageTests.xctest`: look beside it.
+  var directory = CommandLine.arguments[0]
   for _ in 0..<3 {
-    let candidate = directory.appendingPathComponent("iter-demo")
-    if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-    directory = directory.deletingLastPathComponent()
+    guard let slash = directory.lastIndex(of: "/") else { break }
+    directory = String(directory[..<slash])
+    let candidate = directory + "/iter-demo"
+    if access(candidate, X_OK) == 0 { return candidate }
   }
-  throw DemoNotBuilt(near: bundle.path)
+  throw DemoNotRun(description: "iter-demo was not found near \(CommandLine.arguments[0]); run swift build first")
 }
 
-struct DemoNotBuilt: Error, CustomStringConvertible {
-  let near: String
-  var description: String { "iter-demo was not found near \(near); run swift build first" }
+/// Everything `fd` gives until its end.
+func readAll(_ fd: Int32) -> String {
+  var bytes: [UInt8] = []
+  var chunk = [UInt8](repeating: 0, count: 65536)
+  while true {
+    let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+    if n < 0 && errno == EINTR { continue }
+    if n <= 0 { break }
+    bytes += chunk[0..<n]
+  }
+  return String(decoding: bytes, as: UTF8.self)
 }
 
+/// Runs the demo with `arguments` and this process's environment.
 func runDemo(_ arguments: [String]) throws -> DemoRun {
-  let process = Process()
-  process.executableURL = try demoExecutable()
-  process.arguments = arguments
-  let out = Pipe()
-  let err = Pipe()
-  process.standardOutput = out
-  process.standardError = err
-  try process.run()
-  // Read before waiting: a full pipe would block the demo.
-  let output = out.fileHandleForReading.readDataToEndOfFile()
-  let errors = err.fileHandleForReading.readDataToEndOfFile()
-  process.waitUntilExit()
-  return DemoRun(
-    status: process.terminationStatus, output: String(decoding: output, as: UTF8.self),
-    errors: String(decoding: errors, as: UTF8.self))
+  let path = try demoExecutable()
+  var out: [Int32] = [-1, -1]
+  var err: [Int32] = [-1, -1]
+  guard pipe(&out) == 0, pipe(&err) == 0 else { throw DemoNotRun(description: "pipe: errno \(errno)") }
+  // Close-on-exec, so that a demo spawned by a test running at the same time
+  // does not hold these pipes open (pipe2 is not imported without _GNU_SOURCE).
+  for fd in out + err { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+  var actions = posix_spawn_file_actions_t()
+  posix_spawn_file_actions_init(&actions)
+  defer { posix_spawn_file_actions_destroy(&actions) }
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1)
+  posix_spawn_file_actions_adddup2(&actions, err[1], 2)
+  // The environment, as /proc/self/environ has it (sanitizer options included).
+  let environ = readEnvironment()
+  let argv = ([path] + arguments).map { strdup($0) } + [nil]
+  let envp = environ.map { strdup($0) } + [nil]
+  defer { for p in argv + envp { free(p) } }
+  var pid: pid_t = 0
+  let spawned = posix_spawn(&pid, path, &actions, nil, argv, envp)
+  close(out[1])
+  close(err[1])
+  defer {
+    close(out[0])
+    close(err[0])
+  }
+  guard spawned == 0 else { throw DemoNotRun(description: "posix_spawn \(path): error \(spawned)") }
+  // The demo writes little to standard error: it cannot fill that pipe while
+  // standard output is read to its end.
+  let output = readAll(out[0])
+  let errors = readAll(err[0])
+  var status: Int32 = 0
+  while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+  // WIFEXITED / WEXITSTATUS; a signal reads as 128 + its number.
+  let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+  return DemoRun(status: code, output: output, errors: errors)
+}
+
+/// This process's environment, one `NAME=value` per entry.
+func readEnvironment() -> [String] {
+  let fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC)
+  guard fd >= 0 else { return [] }
+  defer { close(fd) }
+  return readAll(fd).split(separator: "\0").map(String.init)
 }
 
 @Suite("iter-demo, run as a user runs it")
@@ -93,12 +134,14 @@ struct IterDemoTests {
   }
 
   @Test func fileOptionKeepsTheFile() throws {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("iter-demo-test-\(getpid()).bin").path
-    defer { try? FileManager.default.removeItem(atPath: path) }
+    let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+    let path = "\(directory)/iter-demo-test-\(getpid()).bin"
+    defer { unlink(path) }
     let run = try runDemo(["--file", path, "--quiet"])
     #expect(run.status == 0, "\(run.output)\(run.errors)")
-    let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
-    #expect(size == 512 + 20480 + 1536)
+    var stats = stat()
+    #expect(stat(path, &stats) == 0)
+    #expect(stats.st_size == 512 + 20480 + 1536)
   }
 
   @Test func helpExitsZero() throws {
