@@ -463,13 +463,15 @@ final class Story {
     let why: [RequestEnd: String] = [
       .endOfInput: "no bytes left",
       .maxSegments: "the next chunk would pass max_segments",
-      .maxBytes: "max_sectors reached",
+      .maxBytes: "the request reached max_sectors (\(limits.maxRequestBytes / 1024) KiB)",
       .virtBoundaryGap: "the next chunk would leave a gap at a virt boundary (NVMe PRP rule)",
     ]
     report.say("  " + ends.map { "\($0): \(why[$0] ?? "")" }.joined(separator: "; "))
-    report.say(
-      "  \(mapped) bytes -> \(counted(requests, "request")) of \(counted(chunks, "chunk")); "
-        + "the mapper kept \(counted(held, "retention")) until the device was done, then released them")
+    let kept =
+      held == 0
+      ? "the mapper kept no retention (bio_vec pages are held only when .retain asks)"
+      : "the mapper kept \(counted(held, "retention")) until the device was done, then released them"
+    report.say("  \(mapped) bytes -> \(counted(requests, "request")) of \(counted(chunks, "chunk")); \(kept)")
     report.check(bytes == mapped && iter.count == 0, "the requests carry every byte (\(bytes) of \(mapped))")
     report.check(broken.isEmpty, "every request keeps the device's limits: \(Set(broken).sorted())")
     report.check(after == before, "the mapper's holds were all released (\(after))")
