@@ -102,7 +102,7 @@ struct Options {
                        pagemap: pagemap or fail; pool: the pool's frames
       --file PATH      write the chain to PATH and keep it (default: a
                        temporary file, removed at the end)
-      --quiet          print only the verdict
+      -q, --quiet      print only the verdict
       -h, --help       this text
 
     exit status: 0 all checks passed, 1 a check or an operation failed,

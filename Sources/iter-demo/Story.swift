@@ -374,13 +374,15 @@ final class Story {
         _ = try translator.translate(header.address, length: 1)
         pagemap = translator
       } catch {
-        if options.translator == .pagemap { throw DemoFailure("--translator pagemap: \(error)") }
         switch error {
-        case .framesHidden:
-          reason = "/proc/self/pagemap hides the frames (reads them as 0) without CAP_SYS_ADMIN"
+        case .framesHidden(let address):
+          reason =
+            "/proc/self/pagemap hides the frames (reads them as 0) without CAP_SYS_ADMIN"
+            + (options.translator == .pagemap ? " (the header at \(hex(address)))" : "")
         default:
           reason = "/proc/self/pagemap cannot be used: \(error)"
         }
+        if options.translator == .pagemap { throw DemoFailure("--translator pagemap: \(reason)") }
       }
     }
     if let pagemap {
