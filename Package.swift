@@ -38,7 +38,8 @@ let table: [(kind: Kind, name: String, path: String, deps: [Target.Dependency])]
   // Scatterlists, (physical address, length, flags) chunks, translators and
   // DMA limits; the page pool's frames are one of its translators.
   (.api, "IterBridge", "Sources/IterBridge", ["IterCore", "IterPageFragment"]),
-  (.executable, "iter-demo", "Sources/iter-demo", ["IterCore"]),
+  (.executable, "iter-demo", "Sources/iter-demo",
+   ["IterCore", "IterUser", "IterPageFragment", "IterKernelVirtual", "IterDiscard", "IterIO", "IterBridge"]),
   // The suite a third-party buffer kind runs in its own tests (a product).
   (.conformance, "IterConformance", "Sources/IterConformance", ["IterCore"]),
   // Test helpers shared by this package's own tests; not a product.
@@ -57,6 +58,8 @@ let table: [(kind: Kind, name: String, path: String, deps: [Target.Dependency])]
   (.test, "IterIOTests", "Tests/IterIOTests", ["IterIO", "IterTypes", "IterTestSupport"]),
   (.test, "IterBridgeTests", "Tests/IterBridgeTests",
    ["IterBridge", "IterTypes", "IterTestSupport", "IterConformance"]),
+  // Runs the built iter-demo (an executable cannot be imported).
+  (.test, "IterDemoTests", "Tests/IterDemoTests", []),
 ]
 
 let package = Package(
