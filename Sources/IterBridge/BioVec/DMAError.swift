@@ -58,3 +58,41 @@ public enum DMAError: Error, Hashable, Sendable {
   /// `dma_iova_link` rule).
   case iovaLinkMisaligned(offset: UInt64, length: UInt64, mergeBoundary: UInt64)
 }
+
+extension DMAError: CustomStringConvertible {
+  /// What went wrong in words, with addresses in hexadecimal.
+  public var description: String {
+    func hex<T: BinaryInteger>(_ value: T) -> String { "0x" + String(value, radix: 16) }
+    switch self {
+    case .invalidLimit(let name, let value, let reason):
+      return "DMA limit \(name) = \(value) (\(hex(value))) is invalid: \(reason)"
+    case .contradictoryLimits(let reason):
+      return "DMA limits contradict each other: \(reason)"
+    case .notTranslatable(let address):
+      return "the translator does not know the address \(hex(address))"
+    case .pageNotPresent(let address):
+      return "the page at \(hex(address)) is not present (never touched, or dropped): no frame to give"
+    case .pageSwapped(let address):
+      return "the page at \(hex(address)) is swapped out: no frame to give"
+    case .framesHidden(let address):
+      return "/proc/self/pagemap hides the frame of \(hex(address)) (frame numbers need CAP_SYS_ADMIN)"
+    case .systemCall(let name, let errno):
+      return "\(name) failed with errno \(errno)"
+    case .misaligned(let piece, let offset, let address, let length, let alignmentMask):
+      return "piece \(piece) at request offset \(offset) (address \(hex(address)), \(length) bytes) "
+        + "breaks dma_alignment: start and length must be multiples of \(UInt64(alignmentMask) + 1)"
+    case .requestBelowBlockSize(let bytes, let logicalBlockSize):
+      return "cutting the request at a limit leaves \(bytes) bytes, less than one \(logicalBlockSize)-byte logical block"
+    case .requestBufferTooSmall(let capacity, let maxSegments):
+      return "the request buffer holds \(capacity) entries, fewer than max_segments (\(maxSegments))"
+    case .noMemory(let offset):
+      return "the bytes at offset \(offset) have no memory (a discard sink): a device cannot be given an address for them"
+    case .iterator(let error):
+      return "the iterator refused: \(error)"
+    case .iovaExhausted(let size):
+      return "the IOVA allocator has no room for \(size) bytes"
+    case .iovaLinkMisaligned(let offset, let length, let mergeBoundary):
+      return "IOVA link at \(hex(offset)) of \(length) bytes breaks the merge boundary \(hex(mergeBoundary))"
+    }
+  }
+}
