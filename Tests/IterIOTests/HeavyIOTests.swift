@@ -126,8 +126,8 @@ struct HeavyIOTests {
     let faults = ScriptedFaults()
     let result = try withIOFaultInjector(faults) { try destination.readAll(from: file, offset: 0) }
     #expect(result == IOResult(byteCount: Int(end), status: .transferred))
-    #expect(faults.requests.allSatisfy { $0.byteCount <= iterMaxReadWriteCount && $0.vectorCount <= 1024 })
-    #expect(faults.requests.first?.byteCount == iterMaxReadWriteCount)
+    #expect(faults.requests.allSatisfy { $0.byteCount <= IterLimits.maxReadWriteCount && $0.vectorCount <= 1024 })
+    #expect(faults.requests.first?.byteCount == IterLimits.maxReadWriteCount)
     #expect(contents(into, 0..<bytes.count) == bytes)
     #expect(contents(zeros, 0..<(64 << 20)).allSatisfy { $0 == 0 })
 
@@ -139,7 +139,7 @@ struct HeavyIOTests {
       direction: .source)
     let out = ScriptedFaults()
     #expect(try withIOFaultInjector(out) { try big.writeAll(to: null) }.byteCount == 40 << 26)
-    #expect(out.requests.map(\.byteCount) == [iterMaxReadWriteCount, (40 << 26) - iterMaxReadWriteCount])
+    #expect(out.requests.map(\.byteCount) == [IterLimits.maxReadWriteCount, (40 << 26) - IterLimits.maxReadWriteCount])
   }
 
   /// A gigabyte through a pipe, checksummed with CRC32C at both ends: the

@@ -14,7 +14,7 @@ struct FolioQueueTests {
   @Test func segmentsHoldThirtyOneSlotsAndAreLinkedBothWays() throws {
     let pool = try PagePool(pageCount: 128)
     let queue = FolioQueue()
-    #expect(folioQueueSlotCount == 31)
+    #expect(FolioQueue.slotCount == 31)
     #expect(queue.queueSegmentCount == 1)
     #expect(queue.firstQueueSegment.count == 0)
     #expect(queue.firstQueueSegment.next == nil)

@@ -133,7 +133,7 @@ struct ExtractionArgumentTests {
   /// A buffer lent from memory that is not mapped imports fine (the import
   /// checks only what `access_ok` can), and extraction then fails with the
   /// address, fast, whatever its size.
-  @Test(arguments: [1, pageSize, iterMaxReadWriteCount])
+  @Test(arguments: [1, pageSize, IterLimits.maxReadWriteCount])
   func extractionFromUnmappedMemoryIsABadAddress(count: Int) throws {
     let bogus = UnsafeMutableRawPointer(bitPattern: UInt(1) << 46)
     var iter = try IovIter(

@@ -142,7 +142,7 @@ struct ImportSnapshotTests {
     let expected: Result<Int, IterError> =
       count < 0
       ? .failure(.invalidSegment(index: 0, count: count, reason: "negative length (as ssize_t)"))
-      : .success(min(count, iterMaxReadWriteCount))
+      : .success(min(count, IterLimits.maxReadWriteCount))
     #expect(
       outcome { () throws(IterError) in try UserBuffer(importing: base, count: count).count }
         == expected)

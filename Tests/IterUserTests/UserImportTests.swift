@@ -200,7 +200,7 @@ struct UserImportTests {
       Issue.record("one entry should become a single buffer")
       return
     }
-    #expect(buffer.count == iterMaxReadWriteCount)
+    #expect(buffer.count == IterLimits.maxReadWriteCount)
     #expect(buffer.base == high)
     // Capped or not, a range from the last page of the address space wraps.
     let top = UnsafeMutableRawPointer(bitPattern: UInt.max - 0xfff)!
@@ -208,7 +208,7 @@ struct UserImportTests {
     do {
       _ = try UserBuffer(importing: top, count: Int.max)
     } catch {
-      guard case .invalidSegment(index: 0, count: iterMaxReadWriteCount, let reason) = error else {
+      guard case .invalidSegment(index: 0, count: IterLimits.maxReadWriteCount, let reason) = error else {
         Issue.record("expected invalidSegment(index: 0, count: MAX_RW_COUNT), got \(error)")
         return
       }
@@ -226,7 +226,7 @@ struct UserImportTests {
   // MARK: - MAX_RW_COUNT
 
   @Test func maxReadWriteCountIsTheKernelValue() {
-    #expect(iterMaxReadWriteCount == 0x7fff_f000)
+    #expect(IterLimits.maxReadWriteCount == 0x7fff_f000)
   }
 
   /// Lengths that sum past `MAX_RW_COUNT` over reserved address space with no
@@ -243,43 +243,43 @@ struct UserImportTests {
     ]
     let before = snapshot(table)
     let array = try table.withUnsafeBufferPointer { try UserIOVecArray(importing: $0) }
-    #expect(array.count == iterMaxReadWriteCount)
+    #expect(array.count == IterLimits.maxReadWriteCount)
     #expect(array.segments.map(\.count) == [0x7fff_0000, 0, 0xf000, 0, 0])
     #expect(array.segments.map(\.address) == table.map { UInt(bitPattern: $0.iov_base) })
     #expect(sameTable(snapshot(table), before), "the caller's table must not be changed")
     let imported = try table.withUnsafeBufferPointer { try UserImport(importing: $0) }
-    #expect(imported.count == iterMaxReadWriteCount)
+    #expect(imported.count == IterLimits.maxReadWriteCount)
     // A cursor over it moves without touching memory.
     var iter = try IovIter(array, direction: .destination)
-    #expect(iter.count == iterMaxReadWriteCount)
+    #expect(iter.count == IterLimits.maxReadWriteCount)
     try iter.advance(by: 0x7fff_0000 + 0x100)
     #expect(iter.position == IterPosition(segmentIndex: 2, offset: 0x100))
     try iter.advance(by: .max)
     #expect(iter.count == 0)
-    #expect(try IovIter(array, direction: .source).pageCount() == iterMaxReadWriteCount / pageSize)
+    #expect(try IovIter(array, direction: .source).pageCount() == IterLimits.maxReadWriteCount / pageSize)
   }
 
   @Test func totalExactlyAtTheCapIsKept() throws {
     let space = MappedPages(pages: 0x8000_0000 / pageSize, reserveOnly: true)
     let segments = [
       IterSegment(base: space.pointer(0), count: 0x4000_0000),
-      IterSegment(base: space.pointer(0x4000_0000), count: iterMaxReadWriteCount - 0x4000_0000),
+      IterSegment(base: space.pointer(0x4000_0000), count: IterLimits.maxReadWriteCount - 0x4000_0000),
       IterSegment(base: space.pointer(0x7fff_f000), count: 1),
     ]
     let array = try UserIOVecArray(importing: segments)
-    #expect(array.segments.map(\.count) == [0x4000_0000, iterMaxReadWriteCount - 0x4000_0000, 0])
-    #expect(array.count == iterMaxReadWriteCount)
+    #expect(array.segments.map(\.count) == [0x4000_0000, IterLimits.maxReadWriteCount - 0x4000_0000, 0])
+    #expect(array.count == IterLimits.maxReadWriteCount)
   }
 
   @Test func singleBufferIsCappedToo() throws {
     let space = MappedPages(pages: 0x8000_0000 / pageSize + 1, reserveOnly: true)
     let buffer = try UserBuffer(importing: space.pointer(0), count: space.byteCount)
-    #expect(buffer.count == iterMaxReadWriteCount)
+    #expect(buffer.count == IterLimits.maxReadWriteCount)
     let viaTable = try [iovec(iov_base: space.pointer(0), iov_len: space.byteCount)]
       .withUnsafeBufferPointer { try UserImport(importing: $0) }
-    #expect(viaTable.isSingleBuffer && viaTable.count == iterMaxReadWriteCount)
+    #expect(viaTable.isSingleBuffer && viaTable.count == IterLimits.maxReadWriteCount)
     let viaBuffer = try UserBuffer(importing: space.buffer)
-    #expect(viaBuffer.count == iterMaxReadWriteCount)
+    #expect(viaBuffer.count == IterLimits.maxReadWriteCount)
   }
 
   /// Huge lengths that would overflow a plain sum: the cap keeps the total at
@@ -293,7 +293,7 @@ struct UserImportTests {
       iovec(iov_base: space.pointer(0), iov_len: 1),
     ]
     let array = try table.withUnsafeBufferPointer { try UserIOVecArray(importing: $0) }
-    #expect(array.segments.map(\.count) == [iterMaxReadWriteCount, 0, 0])
+    #expect(array.segments.map(\.count) == [IterLimits.maxReadWriteCount, 0, 0])
   }
 
   // MARK: - Which kind an import becomes

@@ -3,10 +3,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
-/// The most bytes one read or write may move (the kernel's `MAX_RW_COUNT`,
-/// `INT_MAX & PAGE_MASK`): 0x7ffff000 with 4 KiB pages.
-public let iterMaxReadWriteCount: Int = Int(Int32.max) & ~(IterPage.size - 1)
-
 extension IovIter {
   /// Lists the pages under the next run of bytes, takes the kind's retention
   /// on them, and moves past the run.
@@ -46,7 +42,7 @@ extension IovIter {
     guard maxPages >= 1 else {
       throw .invalidArgument(argument: "maxPages", value: maxPages, reason: "must be at least 1")
     }
-    let limit = Swift.min(maxBytes, _count, iterMaxReadWriteCount)
+    let limit = Swift.min(maxBytes, _count, IterLimits.maxReadWriteCount)
     guard limit > 0 else { return .empty }
     let extraction = try _source.extractPages(
       at: position, maxBytes: limit, maxPages: maxPages, options: options)

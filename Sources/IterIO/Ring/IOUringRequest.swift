@@ -123,7 +123,7 @@ public final class IOUringTransfer<Source: IterSegmentSource>: IOUringRequest {
     self.descriptor = descriptor
     self.offset = offset
     self.fixed = fixed
-    let capacity = fixed ? 1 : Swift.min(ioVectorLimit, Swift.max(1, iterator.segmentsRemaining))
+    let capacity = fixed ? 1 : Swift.min(IterLimits.maxIOVectorCount, Swift.max(1, iterator.segmentsRemaining))
     unsafe _vectors = UnsafeMutableBufferPointer<iovec>.allocate(capacity: capacity)
     super.init()
   }
@@ -146,7 +146,7 @@ public final class IOUringTransfer<Source: IterSegmentSource>: IOUringRequest {
     status = .transferred
     error = nil
     completionCount = 0
-    let need = fixed ? 1 : Swift.min(ioVectorLimit, Swift.max(1, iterator.segmentsRemaining))
+    let need = fixed ? 1 : Swift.min(IterLimits.maxIOVectorCount, Swift.max(1, iterator.segmentsRemaining))
     if unsafe _vectors.count < need {
       unsafe _vectors.deallocate()
       unsafe _vectors = UnsafeMutableBufferPointer<iovec>.allocate(capacity: need)
@@ -160,7 +160,7 @@ public final class IOUringTransfer<Source: IterSegmentSource>: IOUringRequest {
   override internal func _prepare(
     _ sqe: UnsafeMutableRawPointer, registered: [(start: UInt, end: UInt)]
   ) throws(IterIOError) {
-    let limit = Swift.min(iterator.count, iterMaxReadWriteCount)
+    let limit = Swift.min(iterator.count, IterLimits.maxReadWriteCount)
     let capacity = fixed ? 1 : unsafe _vectors.count
     let exported: IterGather
     do {

@@ -11,8 +11,8 @@ extension IovIter {
   /// `sendmsg(2)`, with optional control data and destination address, and
   /// advances by the bytes sent.
   ///
-  /// The entries are built as for ``writev(to:)`` (at most ``ioVectorLimit``
-  /// and `iterMaxReadWriteCount` bytes; one datagram is one call, so a
+  /// The entries are built as for ``writev(to:)`` (at most `IterLimits.maxIOVectorCount`
+  /// and `IterLimits.maxReadWriteCount` bytes; one datagram is one call, so a
   /// datagram larger than that is not split but cut short by these limits).
   /// `flags` go to the kernel unchanged. `EINTR` is retried.
   ///

@@ -13,7 +13,7 @@ extension IovIter {
   /// (or `write(2)` when they lie in one piece of memory), and advances by the
   /// bytes written.
   ///
-  /// At most ``ioVectorLimit`` segments and `iterMaxReadWriteCount` bytes
+  /// At most `IterLimits.maxIOVectorCount` segments and `IterLimits.maxReadWriteCount` bytes
   /// go in one call; empty segments are skipped. A short write is normal:
   /// ``IOResult/byteCount`` says how far it got, and the iterator stands
   /// there. `EINTR` is retried. An iterator with nothing left makes no call.
@@ -36,7 +36,7 @@ extension IovIter {
   /// `readv(2)` (or `read(2)` when they lie in one piece of memory), and
   /// advances by the bytes read.
   ///
-  /// At most ``ioVectorLimit`` entries and `iterMaxReadWriteCount` bytes go in
+  /// At most `IterLimits.maxIOVectorCount` entries and `IterLimits.maxReadWriteCount` bytes go in
   /// one call; empty segments are skipped. Bytes that land in a segment
   /// without memory (a discard segment) are read into a scratch page and
   /// dropped, in the same call. A short read is normal. `EINTR` is retried.
@@ -169,8 +169,8 @@ extension IovIter {
   /// - Throws: ``IterIOError`` whose ``IterIOError/progress`` is the bytes
   ///   written before the failing call (the iterator has advanced by them);
   ///   a call that writes 0 bytes is ``IterIOError/Reason/writeMadeNoProgress``.
-  /// - Complexity: O(*s*) for *s* segments, plus one call per ``ioVectorLimit``
-  ///   segments, `iterMaxReadWriteCount` bytes or short write.
+  /// - Complexity: O(*s*) for *s* segments, plus one call per `IterLimits.maxIOVectorCount`
+  ///   segments, `IterLimits.maxReadWriteCount` bytes or short write.
   @inlinable
   public mutating func writeAll(
     to descriptor: CInt, offset: Int64? = nil, flags: IORWFlags = []
@@ -193,8 +193,8 @@ extension IovIter {
   ///   full), ``IOStatus/endOfFile`` or ``IOStatus/wouldBlock``.
   /// - Throws: ``IterIOError`` whose ``IterIOError/progress`` is the bytes
   ///   read before the failing call (the iterator has advanced by them).
-  /// - Complexity: O(*s*) for *s* segments, plus one call per ``ioVectorLimit``
-  ///   entries, `iterMaxReadWriteCount` bytes or short read.
+  /// - Complexity: O(*s*) for *s* segments, plus one call per `IterLimits.maxIOVectorCount`
+  ///   entries, `IterLimits.maxReadWriteCount` bytes or short read.
   @inlinable
   public mutating func readAll(
     from descriptor: CInt, offset: Int64? = nil, flags: IORWFlags = []

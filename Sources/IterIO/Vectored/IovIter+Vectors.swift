@@ -7,7 +7,8 @@ public import Glibc
 public import IterCore
 
 /// The most `iovec` entries one call passes: Linux's `UIO_MAXIOV` (`IOV_MAX`).
-public let ioVectorLimit = 1024
+@available(*, deprecated, renamed: "IterLimits.maxIOVectorCount")
+public var ioVectorLimit: Int { IterLimits.maxIOVectorCount }
 
 /// The scratch that discard segments of a destination read into: bytes
 /// for them are read and dropped. One page, reused by every discard entry.
@@ -17,8 +18,8 @@ internal let _scratchByteCount = 4096
 extension IovIter {
   /// Builds the `iovec` entries of the next call (see
   /// `_withVectorStorage(capacity:_:)` for where) and runs `body`
-  /// with them and the bytes they describe: at most ``ioVectorLimit`` entries
-  /// and `iterMaxReadWriteCount` bytes, empty segments skipped. With
+  /// with them and the bytes they describe: at most `IterLimits.maxIOVectorCount` entries
+  /// and `IterLimits.maxReadWriteCount` bytes, empty segments skipped. With
   /// `discardsToScratch`, runs of segments without memory become entries
   /// over one scratch page (repeated as often as needed), so one call reads
   /// and drops them; otherwise the entries stop before such a segment.
@@ -29,8 +30,8 @@ extension IovIter {
     call: IOSystemCall, discardsToScratch: Bool,
     _ body: (UnsafeMutableBufferPointer<iovec>, Int) throws(IterIOError) -> R
   ) throws(IterIOError) -> R {
-    let limit = Swift.min(count, iterMaxReadWriteCount)
-    let capacity = Swift.min(ioVectorLimit, Swift.max(1, segmentsRemaining))
+    let limit = Swift.min(count, IterLimits.maxReadWriteCount)
+    let capacity = Swift.min(IterLimits.maxIOVectorCount, Swift.max(1, segmentsRemaining))
     return try unsafe _withVectorStorage(capacity: capacity) {
       (vectors) throws(IterIOError) -> R in
       let exported: IterGather
@@ -58,7 +59,7 @@ extension IovIter {
   internal func _withScratchVectors<R>(
     call: IOSystemCall, limit: Int, _ body: (UnsafeMutableBufferPointer<iovec>, Int) throws(IterIOError) -> R
   ) throws(IterIOError) -> R {
-    try unsafe withUnsafeTemporaryAllocation(of: iovec.self, capacity: ioVectorLimit) {
+    try unsafe withUnsafeTemporaryAllocation(of: iovec.self, capacity: IterLimits.maxIOVectorCount) {
       (vectors) throws(IterIOError) -> R in
       try unsafe withUnsafeTemporaryAllocation(byteCount: _scratchByteCount, alignment: 64) {
         (scratch) throws(IterIOError) -> R in
@@ -127,7 +128,7 @@ extension IovIter {
 internal let _stackVectorCount = 64
 
 /// Runs `body` with room for `capacity` `iovec` entries (at most
-/// ``ioVectorLimit``): on the stack up to 64 entries, and beyond that in
+/// `IterLimits.maxIOVectorCount`): on the stack up to 64 entries, and beyond that in
 /// this thread's vector storage.
 ///
 /// On Linux, `withUnsafeTemporaryAllocation` puts anything over 1 KiB on the
@@ -160,14 +161,14 @@ private let _threadVectorsKey: pthread_key_t? = {
   return status == 0 ? key : nil
 }()
 
-/// This thread's vector storage, marked in use: ``ioVectorLimit`` entries.
+/// This thread's vector storage, marked in use: `IterLimits.maxIOVectorCount` entries.
 /// `nil` when it is already in use (a nested call), or cannot be had.
 @usableFromInline
 internal func _acquireThreadVectors() -> UnsafeMutablePointer<iovec>? {
   guard let key = _threadVectorsKey else { return nil }
   var storage = unsafe pthread_getspecific(key)
   if unsafe storage == nil {
-    let bytes = unsafe _threadVectorsHeader + ioVectorLimit * MemoryLayout<iovec>.stride
+    let bytes = unsafe _threadVectorsHeader + IterLimits.maxIOVectorCount * MemoryLayout<iovec>.stride
     guard let fresh = unsafe malloc(bytes) else { return nil }
     unsafe fresh.storeBytes(of: 0, as: Int.self)
     if unsafe pthread_setspecific(key, fresh) != 0 {
@@ -179,7 +180,7 @@ internal func _acquireThreadVectors() -> UnsafeMutablePointer<iovec>? {
   let inUse = unsafe storage!.assumingMemoryBound(to: Int.self)
   if unsafe inUse.pointee != 0 { return nil }
   unsafe inUse.pointee = 1
-  return unsafe (storage! + _threadVectorsHeader).bindMemory(to: iovec.self, capacity: ioVectorLimit)
+  return unsafe (storage! + _threadVectorsHeader).bindMemory(to: iovec.self, capacity: IterLimits.maxIOVectorCount)
 }
 
 /// Marks this thread's vector storage free again.

@@ -40,11 +40,11 @@ extension FolioQueue {
     ///
     /// - Complexity: O(1).
     public init(index: Int) {
-      var segment = index / folioQueueSlotCount
-      var slot = index % folioQueueSlotCount
+      var segment = index / FolioQueue.slotCount
+      var slot = index % FolioQueue.slotCount
       if slot < 0 {
         segment -= 1
-        slot += folioQueueSlotCount
+        slot += FolioQueue.slotCount
       }
       self.segment = segment
       self.slot = slot
@@ -56,7 +56,7 @@ extension FolioQueue {
     /// trapping; it is meaningful only for slots inside a queue.
     ///
     /// - Complexity: O(1).
-    public var index: Int { segment &* folioQueueSlotCount &+ slot }
+    public var index: Int { segment &* FolioQueue.slotCount &+ slot }
 
     /// `segment:slot`.
     public var description: String { "\(segment):\(slot)" }
@@ -74,18 +74,18 @@ extension FolioQueue {
           argument: "\(argument).segment", value: segment,
           reason: "a queue segment index cannot be negative")
       }
-      let last = allowingHop ? folioQueueSlotCount : folioQueueSlotCount - 1
+      let last = allowingHop ? FolioQueue.slotCount : FolioQueue.slotCount - 1
       guard slot >= 0, slot <= last else {
         throw .invalidArgument(
           argument: "\(argument).slot", value: slot,
-          reason: "a slot number is in 0...\(last) (\(folioQueueSlotCount) slots per segment)")
+          reason: "a slot number is in 0...\(last) (\(FolioQueue.slotCount) slots per segment)")
       }
-      let (base, overflow) = segment.multipliedReportingOverflow(by: folioQueueSlotCount)
+      let (base, overflow) = segment.multipliedReportingOverflow(by: FolioQueue.slotCount)
       let (index, carry) = base.addingReportingOverflow(slot)
       guard !overflow, !carry else {
         throw .invalidArgument(
           argument: "\(argument).segment", value: segment,
-          reason: "segment * \(folioQueueSlotCount) + slot overflows Int")
+          reason: "segment * \(FolioQueue.slotCount) + slot overflows Int")
       }
       return index
     }
@@ -127,7 +127,7 @@ extension FolioQueue {
     /// - Complexity: O(1).
     ///
     /// The corresponding kernel function is `folioq_nr_slots`.
-    public var slotCount: Int { folioQueueSlotCount }
+    public var slotCount: Int { FolioQueue.slotCount }
 
     /// The number of slots that hold a folio.
     ///
@@ -136,7 +136,7 @@ extension FolioQueue {
     /// The corresponding kernel function is `folioq_count`.
     public var count: Int {
       Swift.max(
-        0, Swift.min(folioQueueSlotCount, _storage._slots.count - index * folioQueueSlotCount))
+        0, Swift.min(FolioQueue.slotCount, _storage._slots.count - index * FolioQueue.slotCount))
     }
 
     /// Whether every slot holds a folio.
@@ -169,7 +169,7 @@ extension FolioQueue {
         throw .invalidArgument(
           argument: "slot", value: slot, reason: "segment \(index) holds \(count) folios")
       }
-      return index * folioQueueSlotCount + slot
+      return index * FolioQueue.slotCount + slot
     }
 
     /// The folio in `slot`.

@@ -6,9 +6,8 @@
 public import IterCore
 
 /// The number of slots in each segment of a ``FolioQueue``.
-///
-/// The corresponding kernel constant is `PAGEVEC_SIZE` (`folioq_nr_slots`).
-public let folioQueueSlotCount = 31
+@available(*, deprecated, renamed: "FolioQueue.slotCount")
+public var folioQueueSlotCount: Int { FolioQueue.slotCount }
 
 /// A queue of folios in segments of 31 slots, linked both ways, that can grow
 /// at its tail while a cursor walks it: the kernel's `ITER_FOLIOQ`.
@@ -47,6 +46,11 @@ public let folioQueueSlotCount = 31
 ///
 /// The corresponding kernel structure is `struct folio_queue`.
 public struct FolioQueue: IterSegmentSource {
+  /// The number of slots in each segment of the queue: 31.
+  ///
+  /// The corresponding kernel constant is `PAGEVEC_SIZE` (`folioq_nr_slots`).
+  public static let slotCount = 31
+
   @usableFromInline
   internal let _storage: _FolioQueueStorage
 
@@ -143,7 +147,7 @@ public struct FolioQueue: IterSegmentSource {
       // Cannot happen after the checks above; keep the queue consistent anyway.
       _storage._slots.removeLast()
       _storage._folios.removeLast()
-      if _storage._slots.count % folioQueueSlotCount == 0 && _storage._slots.count > 0 {
+      if _storage._slots.count % FolioQueue.slotCount == 0 && _storage._slots.count > 0 {
         _storage._marks.removeLast(3)
       }
       throw error

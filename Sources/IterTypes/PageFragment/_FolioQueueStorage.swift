@@ -42,7 +42,7 @@ internal final class _FolioQueueStorage {
 
   internal func append(_ folio: Folio) -> Int {
     let index = _slots.count
-    if index > 0 && index % folioQueueSlotCount == 0 {
+    if index > 0 && index % FolioQueue.slotCount == 0 {
       _marks.append(contentsOf: [0, 0, 0])
     }
     _slots.append(_FolioSlot(start: folio.address, count: folio.byteCount, frame: folio.frame))

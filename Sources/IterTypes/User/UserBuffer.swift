@@ -13,7 +13,7 @@ public import IterCore
 ///
 /// Build one with an import initializer, which applies the kernel's
 /// `import_ubuf` rules: a negative length or a null base with a non-zero length
-/// is an error, and a length over `MAX_RW_COUNT` (`iterMaxReadWriteCount`) is
+/// is an error, and a length over `MAX_RW_COUNT` (`IterLimits.maxReadWriteCount`) is
 /// silently capped.
 ///
 /// ```swift
@@ -47,7 +47,7 @@ public struct UserBuffer: UserMemorySource {
   ///
   /// - Parameters:
   ///   - base: The first byte; `nil` only when `count` is 0.
-  ///   - count: The number of bytes. More than `iterMaxReadWriteCount` is
+  ///   - count: The number of bytes. More than `IterLimits.maxReadWriteCount` is
   ///     silently capped to it, as the kernel does.
   /// - Throws: `IterError.invalidSegment(index:count:reason:)` (index 0) for a
   ///   negative `count`, a `nil` base with a non-zero `count`, or a range that
@@ -126,7 +126,7 @@ extension IovIter where Source == UserBuffer {
   /// Imports `buffer` as a single user buffer and builds a cursor over it.
   ///
   /// - Parameters:
-  ///   - buffer: The memory; more than `iterMaxReadWriteCount` bytes are capped.
+  ///   - buffer: The memory; more than `IterLimits.maxReadWriteCount` bytes are capped.
   ///   - direction: Which way data moves.
   /// - Throws: The errors of ``UserBuffer/init(importing:)-(UnsafeMutableRawBufferPointer)``.
   /// - Complexity: O(1).

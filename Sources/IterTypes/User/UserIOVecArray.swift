@@ -19,7 +19,7 @@ public import IterCore
 /// - a null base with a non-zero length, or a range that wraps past the end of
 ///   the address space, is `IterError.invalidSegment(index:count:reason:)`
 ///   (the checkable part of the kernel's `access_ok`, which gives `-EFAULT`);
-/// - the total is silently capped at `iterMaxReadWriteCount` (`MAX_RW_COUNT`)
+/// - the total is silently capped at `IterLimits.maxReadWriteCount` (`MAX_RW_COUNT`)
 ///   by shortening the entry that crosses it; later entries become empty.
 ///
 /// Unlike ``UserImport/init(importing:)-(UnsafeBufferPointer<iovec>)``, these
@@ -33,7 +33,7 @@ public import IterCore
 @safe
 public struct UserIOVecArray: UserMemorySource {
   /// The most entries an import accepts: the kernel's `UIO_MAXIOV`, 1024.
-  public static let maximumCount = 1024
+  public static let maximumCount = IterLimits.maxIOVectorCount
 
   @usableFromInline
   internal var _segments: ContiguousArray<IterSegment>

@@ -65,7 +65,7 @@ internal enum _UserImportRules {
     for i in segments.indices {
       try checkAddress(segments[i], index: i)
       // MAX_RW_COUNT - total never goes below 0, so later entries become 0.
-      let length = min(segments[i].count, iterMaxReadWriteCount - total)
+      let length = min(segments[i].count, IterLimits.maxReadWriteCount - total)
       total += length
       segments[i].count = length
     }
@@ -78,7 +78,7 @@ internal enum _UserImportRules {
   internal static func importSingle(_ descriptor: IterSegment) throws(IterError) -> IterSegment {
     if descriptor.count < 0 { throw negativeLength(index: 0, length: descriptor.count) }
     let capped = unsafe IterSegment(
-      base: descriptor.base, count: min(descriptor.count, iterMaxReadWriteCount))
+      base: descriptor.base, count: min(descriptor.count, IterLimits.maxReadWriteCount))
     try checkAddress(capped, index: 0)
     return capped
   }
