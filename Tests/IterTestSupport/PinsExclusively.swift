@@ -1,3 +1,8 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
 public import Testing
 
 /// One test at a time among those that pin user pages: the kernel's `VmLck`

@@ -1,3 +1,8 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
 @_exported public import IterUser
 @_exported public import IterPageFragment
 @_exported public import IterKernelVirtual
