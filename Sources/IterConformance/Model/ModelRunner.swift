@@ -38,15 +38,15 @@ final class ModelRunner<S: IterSegmentSource> {
   /// Its count is `count`, or one drawn from `countSeed`.
   init(
     source: S, direction: IterDirection, countSeed: UInt64, memorySeed: UInt64,
-    retentionProbe: (() -> Int)?, count fixedCount: Int? = nil, readsMemory: Bool = true
+    retentionProbe: (() -> Int)?, count fixedCount: Int? = nil, readsMemory: Bool = true, layout given: FlatLayout? = nil
   ) throws {
     self.source = source
-    self.layout = FlatLayout(source)
+    self.layout = given ?? FlatLayout(source)
     self.direction = direction
     self.isDestination = direction == .destination
     self.retentionProbe = retentionProbe
     self.readsMemory = readsMemory
-    self.aliased = layout.hasAliases
+    self.aliased = isDestination && readsMemory && layout.hasAliases
     if isDestination && readsMemory { layout.write(seededBytes(layout.total, seed: memorySeed)) }
     data = readsMemory ? layout.read() : []
     var rng = SeededGenerator(seed: countSeed)
@@ -99,28 +99,28 @@ final class ModelRunner<S: IterSegmentSource> {
   /// Runs `body`, which must throw an `IterError` that `matches` accepts, and
   /// must leave the cursor as it was.
   func expectFailure(
-    _ what: String, _ body: () throws -> Void, matches: (IterError) -> Bool
+    _ what: @autoclosure () -> String, _ body: () throws -> Void, matches: (IterError) -> Bool
   ) throws(ModelDivergence) {
     let before = iter.saveState()
     let beforeCount = iter.count
     do {
       try body()
-      throw ModelDivergence(message: "\(what): expected an error, got success")
+      throw ModelDivergence(message: "\(what()): expected an error, got success")
     } catch let error as IterError {
-      guard matches(error) else { throw ModelDivergence(message: "\(what): unexpected error \(error)") }
+      guard matches(error) else { throw ModelDivergence(message: "\(what()): unexpected error \(error)") }
     } catch let divergence as ModelDivergence {
       throw divergence
     } catch {
-      throw ModelDivergence(message: "\(what): unexpected error \(error)")
+      throw ModelDivergence(message: "\(what()): unexpected error \(error)")
     }
     guard iter.saveState() == before, iter.count == beforeCount else {
-      throw ModelDivergence(message: "\(what): a failed call changed the cursor")
+      throw ModelDivergence(message: "\(what()): a failed call changed the cursor")
     }
   }
 
-  func expectRead(_ got: [UInt8], _ what: String) throws(ModelDivergence) {
-    guard pos + got.count <= data.count, got == Array(data[pos..<(pos + got.count)]) else {
-      throw ModelDivergence(message: "\(what): the bytes read differ from the model's")
+  func expectRead(_ got: [UInt8], _ what: @autoclosure () -> String) throws(ModelDivergence) {
+    guard pos + got.count <= data.count, got[...] == data[pos..<(pos + got.count)] else {
+      throw ModelDivergence(message: "\(what()): the bytes read differ from the model's")
     }
   }
 

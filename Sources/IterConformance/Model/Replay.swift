@@ -65,10 +65,11 @@ public func replayModel<S: IterSegmentSource>(
 ) throws(ModelReplayFailure) {
   let held = retentionProbe?()
   let runner: ModelRunner<S>
+  let layout = FlatLayout(source)
   do {
     runner = try ModelRunner(
       source: source, direction: direction, countSeed: 0, memorySeed: memorySeed, retentionProbe: retentionProbe,
-      count: count ?? FlatLayout(source).total, readsMemory: readsMemory)
+      count: count ?? layout.total, readsMemory: readsMemory, layout: layout)
   } catch {
     throw ModelReplayFailure(step: 0, operation: nil, message: "building the cursor threw \(error)")
   }
