@@ -330,7 +330,9 @@ final class ModelRunner<S: IterSegmentSource> {
       }
       for (k, w) in want.enumerated() {
         guard UInt(bitPattern: vectors[k].iov_base) == w.0, vectors[k].iov_len == w.1 else {
-          throw ModelDivergence(message: "gather entry \(k) is out of order or mis-sized")
+          throw ModelDivergence(
+            message: "gather entry \(k) is \(vectors[k].iov_base.map { "\($0)" } ?? "nil")+\(vectors[k].iov_len), "
+              + "model 0x\(String(w.0, radix: 16))+\(w.1)")
         }
       }
     case .extract(let maxBytes, let maxPages, let retain):
