@@ -15,6 +15,8 @@ let settings: [SwiftSetting] = [
 let iter: [Target.Dependency] = [
   .product(name: "IterCore", package: "swift-iov-iter"),
   .product(name: "IterTypes", package: "swift-iov-iter"),
+  // The reference model the harnesses replay their operations on.
+  .product(name: "IterConformance", package: "swift-iov-iter"),
 ]
 
 // One executable per harness; each exports LLVMFuzzerTestOneInput and gets its
@@ -36,7 +38,7 @@ let package = Package(
     .package(name: "swift-iov-iter", path: "..")
   ],
   targets: [
-    // The input reader, the reference model and the operation runner the
+    // The input reader, the arena, and the decoder of model operations the
     // harnesses share.
     .target(name: "FuzzSupport", dependencies: iter, swiftSettings: settings)
   ]

@@ -182,17 +182,22 @@ struct BrokenKindTests {
     #expect(report.violations.contains { $0.message.contains("not a page list of the run") })
   }
 
+  /// An extraction that lists every page one page too high.
+  static func shiftedPages(_ kind: Kind, _ position: IterPosition, _ maxBytes: Int, _ maxPages: Int)
+    throws(IterError) -> IterExtraction
+  {
+    let right = try IterExtraction.singleSegmentRun(of: kind, at: position, maxBytes: maxBytes, maxPages: maxPages) {
+      _, _ throws(IterError) in IterRetention()
+    }
+    return IterExtraction(
+      pages: right.pages.map { IterPage(address: $0.address + UInt(IterPage.size)) }, offset: right.offset,
+      count: right.count, retention: IterRetention())
+  }
+
   @Test func extractionWithWrongPagesIsReported() {
     let report = check("shifted-pages") { inner in
       var kind = Kind(inner: inner)
-      kind.extract = { kind, position, maxBytes, maxPages throws(IterError) in
-        let right = try IterExtraction.singleSegmentRun(of: kind, at: position, maxBytes: maxBytes, maxPages: maxPages) {
-          _, _ throws(IterError) in IterRetention()
-        }
-        return IterExtraction(
-          pages: right.pages.map { IterPage(address: $0.address + UInt(IterPage.size)) }, offset: right.offset,
-          count: right.count, retention: IterRetention())
-      }
+      kind.extract = BrokenKindTests.shiftedPages
       return kind
     }
     #expect(report.violates("extraction"), "\(report)")

@@ -73,6 +73,14 @@ public final class Arena {
     return owner
   }
 
+  /// Every retention held now: pins, page references (the folios' own
+  /// among them) and owner references. A replay's retention probe: no step
+  /// may change it.
+  public static func retentionsHeld() -> Int {
+    UserPinRegistry.shared.totalPinCount + pool.outstandingReferences + regions.extractionRetentionCount
+      + slabs.reduce(0) { $0 + $1.extractionRetentionCount }
+  }
+
   /// Checks that nothing is held after every extraction was released: no
   /// pins, no page references beyond the folios' own, no owner references.
   public func checkClean() {

@@ -92,8 +92,14 @@ public enum FuzzConfig {
   /// default, so CI fails until they are fixed. A harness skips an input with
   /// `if FuzzConfig.skipKnown && <the finding's condition> { ... }` and a
   /// comment naming the finding. None is open now.
-  public static let skipKnown: Bool = {
-    guard let value = getenv("FUZZ_SKIP_KNOWN") else { return false }
+  public static let skipKnown = flag("FUZZ_SKIP_KNOWN")
+
+  /// `FUZZ_TRACE=1`: print what an input decodes to (the operations replayed,
+  /// a chain's appends), to read a crash or to check a hand-made seed.
+  public static let trace = flag("FUZZ_TRACE")
+
+  private static func flag(_ name: String) -> Bool {
+    guard let value = getenv(name) else { return false }
     return String(cString: value) == "1"
-  }()
+  }
 }

@@ -10,12 +10,50 @@
 // the other direction), cursor members advanced and truncated, and the chain
 // itself. Each append is checked against the rules of IterChain.append (the
 // direction, memoryless bytes in a source chain, overflow; the chain unchanged
-// when refused). Then the cursor runs the op sequence of FuzzSupport/OpRunner,
-// plus appends through the cursor and to the chain while cursors walk it.
+// when refused). Then rounds of model operations decoded from the input and
+// replayed on a cursor over the chain (FuzzSupport/Operations.swift), with
+// appends to the chain and through a cursor over it in between.
 
 import FuzzSupport
 import IterCore
 import IterTypes
+
+/// The segments a chain must hold, as `(address, length)` pairs (address 0
+/// for a segment without memory), built from what the harness appended,
+/// never read back from the library: what `append` must accept, refuse and
+/// add. (The bytes and the cursor are the conformance model's, in the replay.)
+final class ChainSegments {
+  private(set) var addresses: [UInt] = []
+  private(set) var lengths: [Int] = []
+  private(set) var total = 0
+
+  init(_ segments: [(address: UInt, length: Int)] = []) {
+    for s in segments { append(address: s.address, length: s.length) }
+  }
+
+  var segmentCount: Int { lengths.count }
+
+  func append(address: UInt, length: Int) {
+    addresses.append(address)
+    lengths.append(length)
+    total += length
+  }
+
+  /// The segments covering `[from, from + count)`, cut to it: what a chain
+  /// takes of a cursor member.
+  func slice(from: Int, count: Int) -> [(address: UInt, length: Int)] {
+    var out: [(address: UInt, length: Int)] = []
+    var start = 0
+    let end = from + count
+    for (a, n) in zip(addresses, lengths) {
+      defer { start += n }
+      let lo = max(start, from)
+      let hi = min(start + n, end)
+      if n > 0 && lo < hi { out.append((a == 0 ? 0 : a &+ UInt(lo - start), hi - lo)) }
+    }
+    return out
+  }
+}
 
 /// A member ready to append, with what the model expects of it.
 enum Member {
@@ -109,7 +147,7 @@ final class ChainFuzz {
       guard depth > 0 else { return nil }
       let d = input.u8() % 8 == 0 ? (direction == .source ? IterDirection.destination : .source) : direction
       let nested = IterChain(direction: d)
-      let model = ModelSource()
+      let model = ChainSegments()
       for _ in 0..<(1 + input.below(3)) {
         guard let m = member(&input, d, depth: depth - 1) else { continue }
         append(m, to: nested, model)
@@ -118,7 +156,7 @@ final class ChainFuzz {
     case 7 where depth > 0 && input.u8() % 3 == 0:  // what is left of a cursor over a chain
       let d = input.u8() % 8 == 0 ? (direction == .source ? IterDirection.destination : .source) : direction
       let nested = IterChain(direction: d)
-      let model = ModelSource()
+      let model = ChainSegments()
       for _ in 0..<(1 + input.below(3)) {
         guard let m = member(&input, d, depth: depth - 1) else { continue }
         append(m, to: nested, model)
@@ -140,7 +178,7 @@ final class ChainFuzz {
         check(false, "cursor over carved memory refused")
         return nil
       }
-      let model = ModelSource(segmentsOf(list))
+      let model = ChainSegments(segmentsOf(list))
       let advance = input.below(cursor.count + 1)
       try? cursor.advance(by: advance)
       let count = input.below(cursor.count + 1)
@@ -153,7 +191,7 @@ final class ChainFuzz {
   }
 
   /// What appending `m` to a chain of `direction` holding `total` bytes must do.
-  func expected(_ m: Member, _ direction: IterDirection, _ model: ModelSource) -> (IterError?, [(address: UInt, length: Int)]) {
+  func expected(_ m: Member, _ direction: IterDirection, _ model: ChainSegments) -> (IterError?, [(address: UInt, length: Int)]) {
     var segs: [(address: UInt, length: Int)]
     switch m {
     case .source(_, let s, let dirs, let kind):
@@ -198,7 +236,7 @@ final class ChainFuzz {
   /// Appends `m` to `chain` (its model `model`), checking the outcome; with
   /// `through`, through that cursor (whose count must grow by the bytes).
   @discardableResult
-  func append(_ m: Member, to chain: IterChain, _ model: ModelSource, through cursor: UnsafeMutablePointer<IovIter<IterChain>>? = nil) -> Int? {
+  func append(_ m: Member, to chain: IterChain, _ model: ChainSegments, through cursor: UnsafeMutablePointer<IovIter<IterChain>>? = nil) -> Int? {
     // A chain that appends itself doubles; a few dozen doublings would fill
     // the memory. That is the caller's doing, not a bug: keep chains small.
     if case .itself = m, model.segmentCount > 512 { return nil }
@@ -216,6 +254,9 @@ final class ChainFuzz {
     }
     let bytesBefore = chain.byteCount
     let countBefore = cursor?.pointee.count
+    if FuzzConfig.trace {
+      print("append \(m) to a chain of \(bytesBefore) bytes\(cursor.map { " through \($0.pointee)" } ?? ""); expect \(want.map { "\($0)" } ?? "success")")
+    }
     do throws(IterError) {
       switch (m, cursor) {
       case (.source(let s, _, _, _), nil): try chain.append(s)
@@ -242,13 +283,13 @@ final class ChainFuzz {
 
   func run(_ input: inout FuzzInput) {
     let direction: IterDirection = input.bool() ? .source : .destination
-    let model = ModelSource()
+    let model = ChainSegments()
     var chain = IterChain(direction: direction)
     if input.u8() % 4 == 0 {
       // All at once: the first refused member is the error.
       var members: [any IterSegmentSource] = []
       var want: IterError? = nil
-      let scratch = ModelSource()
+      let scratch = ChainSegments()
       for _ in 0..<input.below(6) {
         guard let m = member(&input, direction, depth: 1), case .source(let s, _, _, _) = m else { continue }
         members.append(s)
@@ -272,32 +313,35 @@ final class ChainFuzz {
         if let m = member(&input, direction, depth: 1) { append(m, to: chain, model) }
       }
     }
-    let iter: IovIter<IterChain>
-    do throws(IterError) {
-      iter = try IovIter(chain)
-    } catch {
-      check(false, "a cursor over a valid chain was refused: \(error)")
-      return
-    }
-    let runner = OpRunner<IterChain>(memory: true)
-    runner.add(iter, ModelCursor(source: model, count: model.total, isSource: direction == .source))
-    runner.extraOperation = { [unowned self] runner, input, k in
-      guard let m = self.member(&input, direction, depth: 1) else { return }
-      if input.bool() {
-        // Through the cursor: its range and count take the new bytes in.
-        var it = runner.slots[k].iter
-        let added = withUnsafeMutablePointer(to: &it) { self.append(m, to: chain, model, through: $0) }
-        runner.slots[k].iter = it
-        if let added {
-          runner.slots[k].model.count += added
-          runner.slots[k].model.extent += added
-        }
-      } else {
-        self.append(m, to: chain, model)
+    // Rounds: model operations decoded from the input, replayed on a cursor
+    // over the chain as it is now; then a member appended to the chain, or
+    // through a cursor over it, and the next round sees the longer chain.
+    for _ in 0..<4 where !input.isEmpty {
+      let total = chain.byteCount
+      // Past this, a memoryless (discard) member is too long to mirror byte by byte.
+      let memory = total <= 1 << 22
+      let operations = input.operations(total: total, memory: memory, limit: 1 + input.below(128))
+      replayOrCrash(operations, over: chain, direction: direction, readsMemory: memory, retentionProbe: Arena.retentionsHeld)
+      guard let m = member(&input, direction, depth: 1) else { continue }
+      guard input.bool() else {
+        append(m, to: chain, model)
+        continue
       }
+      // Through a cursor: its range and count take the new bytes in; one
+      // whose range ends before the chain does must refuse them.
+      var cursor: IovIter<IterChain>
+      do throws(IterError) {
+        let count: Int? = input.u8() % 4 == 0 ? input.below(min(total, 1 << 20) + 1) : nil
+        cursor = try IovIter(chain, direction: direction, count: count)
+        try cursor.advance(by: input.below(min(cursor.count, 1 << 20) + 1))
+      } catch {
+        check(false, "a cursor over a valid chain was refused: \(error)")
+        return
+      }
+      let before = cursor.count
+      let added = withUnsafeMutablePointer(to: &cursor) { self.append(m, to: chain, model, through: $0) }
+      if let added { check(cursor.count == before + added, "appending \(added) bytes through a cursor left it \(cursor.count), \(before) before") }
     }
-    runner.run(&input)
-    runner.extraOperation = nil
   }
 }
 

@@ -8,8 +8,9 @@
 // segments carved from it with input-chosen offsets and lengths, including
 // empty ones, memoryless ones, negative lengths and lengths whose sum
 // overflows (which IovIter.init must refuse), and an optional count. On
-// success, an input-driven sequence of every cursor operation, each result
-// checked against the model (FuzzSupport/OpRunner.swift).
+// success, the rest of the input decoded into model operations (every cursor
+// operation, with input-chosen arguments) and replayed on the conformance
+// model, which checks each result (FuzzSupport/Operations.swift).
 
 import FuzzSupport
 import IterCore
@@ -69,20 +70,19 @@ func fuzzOne(_ input: inout FuzzInput) {
   }
 
   let expected = expectedInit(segments, direction: direction, count: count)
-  let iter: IovIter<UnsafeSegmentList>
   do throws(IterError) {
-    iter = try IovIter(list, direction: direction, count: count)
+    _ = try IovIter(list, direction: direction, count: count)
     check(expected == nil, "IovIter.init accepted \(segments); expected \(expected!)")
   } catch {
     check(expected == error, "IovIter.init threw \(error); expected \(expected.map { "\($0)" } ?? "success")")
     return
   }
-  let model = ModelSource(segments.map { (UInt(bitPattern: $0.base), $0.count) })
-  let cursor = ModelCursor(source: model, count: count ?? model.total, isSource: direction == .source)
   // A cursor over lengths past the buffer may only be counted, never walked.
-  let runner = OpRunner<UnsafeSegmentList>(memory: inBuffer)
-  runner.add(iter, cursor)
-  runner.run(&input)
+  let total = segments.reduce(0) { $0 + $1.count }
+  let operations = input.operations(total: total, memory: inBuffer)
+  replayOrCrash(
+    operations, over: list, direction: direction, count: count, readsMemory: inBuffer,
+    retentionProbe: Arena.retentionsHeld)
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -44,22 +44,37 @@ struct FlatLayout {
     return lo
   }
 
-  /// The clipped pieces covering `[from, from + count)`.
-  func covering(_ from: Int, _ count: Int) -> [(piece: Piece, skip: Int, length: Int)] {
-    guard count > 0 else { return [] }
-    var result: [(Piece, Int, Int)] = []
-    var i = piece(at: from)
-    var left = count
-    var skip = from - pieces[i].start
-    while left > 0 {
-      let p = pieces[i]
-      let n = min(p.length - skip, left)
-      result.append((p, skip, n))
-      left -= n
-      skip = 0
-      i += 1
+  /// The clipped pieces covering `[from, from + count)`, made as they are
+  /// walked (a walk that stops early costs only what it saw).
+  func covering(_ from: Int, _ count: Int) -> Covering { Covering(self, from, count) }
+
+  /// The pieces of ``covering(_:_:)``.
+  struct Covering: Sequence, IteratorProtocol {
+    let layout: FlatLayout
+    var index = 0
+    var left: Int
+    var skip = 0
+
+    init(_ layout: FlatLayout, _ from: Int, _ count: Int) {
+      self.layout = layout
+      left = count
+      if count > 0 {
+        index = layout.piece(at: from)
+        skip = from - layout.pieces[index].start
+      }
     }
-    return result
+
+    mutating func next() -> (piece: Piece, skip: Int, length: Int)? {
+      guard left > 0 else { return nil }
+      let p = layout.pieces[index]
+      let n = Swift.min(p.length - skip, left)
+      defer {
+        left -= n
+        skip = 0
+        index += 1
+      }
+      return (p, skip, n)
+    }
   }
 
   /// The bytes in memory now, in logical order (zero where there is no memory).

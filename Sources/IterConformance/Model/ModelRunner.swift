@@ -23,6 +23,10 @@ final class ModelRunner<S: IterSegmentSource> {
   let isDestination: Bool
   let extent: Int
   let retentionProbe: (() -> Int)?
+  /// Whether the model reads and writes the source's memory (see ``replayModel``).
+  let readsMemory: Bool
+  /// Whether two pieces share memory, so that a write shows at other offsets too.
+  let aliased: Bool
   var iter: IovIter<S>
   var data: [UInt8]
   var pos = 0
@@ -31,19 +35,22 @@ final class ModelRunner<S: IterSegmentSource> {
   let foreign: IterState
 
   /// Builds the cursor; a destination's memory is first filled with bytes from `memorySeed`.
+  /// Its count is `count`, or one drawn from `countSeed`.
   init(
     source: S, direction: IterDirection, countSeed: UInt64, memorySeed: UInt64,
-    retentionProbe: (() -> Int)?
+    retentionProbe: (() -> Int)?, count fixedCount: Int? = nil, readsMemory: Bool = true, layout given: FlatLayout? = nil
   ) throws {
     self.source = source
-    self.layout = FlatLayout(source)
+    self.layout = given ?? FlatLayout(source)
     self.direction = direction
     self.isDestination = direction == .destination
     self.retentionProbe = retentionProbe
-    if isDestination { layout.write(seededBytes(layout.total, seed: memorySeed)) }
-    data = layout.read()
+    self.readsMemory = readsMemory
+    self.aliased = isDestination && readsMemory && layout.hasAliases
+    if isDestination && readsMemory { layout.write(seededBytes(layout.total, seed: memorySeed)) }
+    data = readsMemory ? layout.read() : []
     var rng = SeededGenerator(seed: countSeed)
-    extent = Bool.random(using: &rng) ? layout.total : Int.random(in: 0...layout.total, using: &rng)
+    extent = fixedCount ?? (Bool.random(using: &rng) ? layout.total : Int.random(in: 0...layout.total, using: &rng))
     count = extent
     iter = try IovIter(source, direction: direction, count: extent)
     foreign = try IovIter(UnsafeSegmentList([]), direction: direction).saveState()
@@ -78,7 +85,7 @@ final class ModelRunner<S: IterSegmentSource> {
   }
 
   func checkMemory() throws(ModelDivergence) {
-    guard isDestination else { return }
+    guard isDestination && readsMemory else { return }
     let now = layout.read()
     for p in layout.pieces where p.base != nil {
       let range = p.start..<(p.start + p.length)
@@ -92,33 +99,33 @@ final class ModelRunner<S: IterSegmentSource> {
   /// Runs `body`, which must throw an `IterError` that `matches` accepts, and
   /// must leave the cursor as it was.
   func expectFailure(
-    _ what: String, _ body: () throws -> Void, matches: (IterError) -> Bool
+    _ what: @autoclosure () -> String, _ body: () throws -> Void, matches: (IterError) -> Bool
   ) throws(ModelDivergence) {
     let before = iter.saveState()
     let beforeCount = iter.count
     do {
       try body()
-      throw ModelDivergence(message: "\(what): expected an error, got success")
+      throw ModelDivergence(message: "\(what()): expected an error, got success")
     } catch let error as IterError {
-      guard matches(error) else { throw ModelDivergence(message: "\(what): unexpected error \(error)") }
+      guard matches(error) else { throw ModelDivergence(message: "\(what()): unexpected error \(error)") }
     } catch let divergence as ModelDivergence {
       throw divergence
     } catch {
-      throw ModelDivergence(message: "\(what): unexpected error \(error)")
+      throw ModelDivergence(message: "\(what()): unexpected error \(error)")
     }
     guard iter.saveState() == before, iter.count == beforeCount else {
-      throw ModelDivergence(message: "\(what): a failed call changed the cursor")
+      throw ModelDivergence(message: "\(what()): a failed call changed the cursor")
     }
   }
 
-  func expectRead(_ got: [UInt8], _ what: String) throws(ModelDivergence) {
-    guard pos + got.count <= data.count, got == Array(data[pos..<(pos + got.count)]) else {
-      throw ModelDivergence(message: "\(what): the bytes read differ from the model's")
+  func expectRead(_ got: [UInt8], _ what: @autoclosure () -> String) throws(ModelDivergence) {
+    guard pos + got.count <= data.count, got[...] == data[pos..<(pos + got.count)] else {
+      throw ModelDivergence(message: "\(what()): the bytes read differ from the model's")
     }
   }
 
   func modelWrite(_ bytes: ArraySlice<UInt8>) {
-    data.replaceSubrange(pos..<(pos + bytes.count), with: bytes)
+    store(bytes, at: pos)
   }
 
   func moved(_ n: Int) {
@@ -323,7 +330,9 @@ final class ModelRunner<S: IterSegmentSource> {
       }
       for (k, w) in want.enumerated() {
         guard UInt(bitPattern: vectors[k].iov_base) == w.0, vectors[k].iov_len == w.1 else {
-          throw ModelDivergence(message: "gather entry \(k) is out of order or mis-sized")
+          throw ModelDivergence(
+            message: "gather entry \(k) is \(vectors[k].iov_base.map { "\($0)" } ?? "nil")+\(vectors[k].iov_len), "
+              + "model 0x\(String(w.0, radix: 16))+\(w.1)")
         }
       }
     case .extract(let maxBytes, let maxPages, let retain):
@@ -378,7 +387,7 @@ final class ModelRunner<S: IterSegmentSource> {
       guard head.count == h, tail.count == count - h, head.consumedCount == 0, tail.consumedCount == 0,
         head.reexpandLimit == h, tail.reexpandLimit == count - h
       else { throw ModelDivergence(message: "split(at: \(n)) gave \(head.count) + \(tail.count) bytes, model \(h) + \(count - h)") }
-      if !isDestination {
+      if !isDestination && readsMemory {
         var a = head
         var b = tail
         let bytes = try a.read(upTo: .max) + b.read(upTo: .max)
@@ -395,7 +404,7 @@ final class ModelRunner<S: IterSegmentSource> {
       guard pieces.reduce(0, { $0 + $1.count }) == count, pieces.allSatisfy({ $0.count <= size && $0.count > 0 }) else {
         throw ModelDivergence(message: "split(maxPieceCount: \(size)) does not cover the \(count) bytes left")
       }
-      if !isDestination {
+      if !isDestination && readsMemory {
         var all: [UInt8] = []
         for var piece in pieces { all += try piece.read(upTo: .max) }
         guard all == Array(data[pos..<(pos + count)]) else {
@@ -494,7 +503,7 @@ final class ModelRunner<S: IterSegmentSource> {
       }
       if dest {
         for (p, skip, len) in layout.covering(pos, done) where p.base != nil {
-          for k in 0..<len { data[p.start + skip + k] = 0x5A }
+          store([UInt8](repeating: 0x5A, count: len)[...], at: p.start + skip)
         }
       }
       moved(done)
@@ -519,7 +528,7 @@ final class ModelRunner<S: IterSegmentSource> {
         iter = local
         // Memoryless bytes before the chunk were skipped: find where the chunk lies.
         let moved = iter.consumedCount - pos
-        if length > 0 { data.replaceSubrange((pos + moved - length)..<(pos + moved), with: [UInt8](repeating: 0xC3, count: length)) }
+        if length > 0 { store([UInt8](repeating: 0xC3, count: length)[...], at: pos + moved - length) }
         self.moved(moved)
       } else {
         var local = iter

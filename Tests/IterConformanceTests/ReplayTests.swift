@@ -1,0 +1,135 @@
+import Glibc
+import IterConformance
+import IterCore
+import Testing
+
+/// The public replay entry point: a correct kind replays clean, a broken one
+/// fails at the step that shows the bug, with that operation named.
+@Suite("Replaying operations on the model")
+struct ReplayTests {
+  typealias Kind = BrokenKindTests.Kind
+
+  /// Every kind of operation, with edge arguments the model must refuse.
+  static let everything: [ModelOperation] = [
+    .queries(pageLimit: 3), .copy(5, .buffer, seed: 1), .copy(7, .span, seed: 2), .copy(3, .array, seed: 3),
+    .copy(4, .outputSpan, seed: 4), .full(6, seed: 5), .full(100_000, seed: 6), .wrongDirection, .zero(9),
+    .save, .advance(11), .revert(4), .revert(1_000_000), .truncate(200), .reexpand(1_000_000), .reexpand(150),
+    .restore(0), .badArguments, .gather(capacity: 3, maxBytes: .max), .gather(capacity: 2, maxBytes: 17),
+    .extract(maxBytes: 40, maxPages: 2, retain: true), .splitAt(30), .splitPieces(70),
+    .iteratorCopy(12, segmentSizes: [5, 0, 7], seed: 7), .checksum(20, crc: true, firstPart: 8, seed: 8),
+    .checksum(9, crc: false, firstPart: 9, seed: 9), .walker(maxCount: 50, budget: 30), .peek, .dup(13),
+    .nextChunk(16), .memoryCheck,
+    // Negative and out-of-range arguments: each must be refused exactly.
+    .advance(-1), .revert(-3), .truncate(-4), .reexpand(-5), .splitAt(-6), .splitPieces(0), .splitPieces(-7),
+    .gather(capacity: 1, maxBytes: -8), .extract(maxBytes: -9, maxPages: 1, retain: false),
+    .extract(maxBytes: 9, maxPages: 0, retain: false), .queries(pageLimit: -10), .nextChunk(-11), .dup(-12),
+    .zero(-13), .walker(maxCount: -1, budget: 4), .copy(1 << 20, .buffer, seed: 10),
+  ]
+
+  static func source() -> StaccatoSource {
+    StaccatoSource(contents: (0..<300).map { UInt8($0 & 0xff) }, segmentSizes: [1, 0, 60, 139, 3, 97], gaps: 16)
+  }
+
+  @Test(arguments: [IterDirection.source, .destination])
+  func correctKindReplaysClean(direction: IterDirection) throws {
+    try replayModel(Self.everything, over: Self.source(), direction: direction)
+    try replayModel(Self.everything, over: Self.source(), direction: direction, count: 120, memorySeed: 42)
+  }
+
+  /// Segments over the same memory: a write through one shows through the
+  /// other, and the model must expect it.
+  @Test func sharedMemoryReplaysClean() throws {
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 8)
+    defer { buffer.deallocate() }
+    let base = buffer.baseAddress!
+    let list = UnsafeSegmentList([
+      IterSegment(base: base + 8, count: 20), IterSegment(base: base, count: 16), IterSegment(base: base + 12, count: 30),
+    ])
+    let ops: [ModelOperation] = [
+      .copy(10, .buffer, seed: 1), .zero(12), .walker(maxCount: 9, budget: 9), .memoryCheck, .revert(31),
+      .iteratorCopy(40, segmentSizes: [40], seed: 2), .nextChunk(5), .full(11, seed: 3),
+    ]
+    try replayModel(ops, over: list, direction: .destination)
+  }
+
+  /// Addresses that must never be dereferenced: only the operations that
+  /// leave memory alone may run, and one that would touch it is refused.
+  @Test func replayWithoutMemory() throws {
+    let list = UnsafeSegmentList([
+      IterSegment(base: UnsafeMutableRawPointer(bitPattern: 0x10_0000_1003), count: 1 << 30),
+      IterSegment(base: UnsafeMutableRawPointer(bitPattern: 0x20_0000_0000), count: 4097),
+    ])
+    let ops: [ModelOperation] = [
+      .queries(pageLimit: 9), .advance(5000), .gather(capacity: 4, maxBytes: .max), .save, .truncate(77),
+      .splitAt(30), .splitPieces(1 << 20), .splitPieces(1), .restore(0), .revert(4000), .dup(9), .badArguments,
+    ]
+    try replayModel(ops, over: list, direction: .source, readsMemory: false)
+    let failure = #expect(throws: ModelReplayFailure.self) {
+      try replayModel(ops + [.copy(1, .buffer, seed: 0)], over: list, direction: .source, readsMemory: false)
+    }
+    #expect(failure?.step == ops.count)
+    #expect(failure?.message.contains("not replayable") == true)
+  }
+
+  /// Extraction lists the pages one page too high: the failure is at the
+  /// extraction, not before and not at the end.
+  @Test func brokenExtractionFailsAtItsStep() {
+    var kind = Kind(inner: Self.source())
+    kind.extract = BrokenKindTests.shiftedPages
+    let ops: [ModelOperation] = [
+      .advance(70), .copy(4, .buffer, seed: 1), .extract(maxBytes: 0, maxPages: 1, retain: false),
+      .extract(maxBytes: 10, maxPages: 1, retain: false), .advance(1),
+    ]
+    let failure = #expect(throws: ModelReplayFailure.self) {
+      try replayModel(ops, over: kind, direction: .source)
+    }
+    #expect(failure?.step == 3)
+    #expect(failure?.operation == ops[3])
+    #expect(failure?.message.contains("extraction") == true, "\(String(describing: failure))")
+    #expect(failure?.description.contains("step 3 (extract max 10 bytes, 1 pages)") == true, "\(String(describing: failure))")
+  }
+
+  /// A kind that never releases what an extraction holds is caught at the
+  /// extraction by the retention probe.
+  @Test func leakedRetentionFailsAtItsStep() {
+    final class Holds: @unchecked Sendable { var held = 0 }
+    let holds = Holds()
+    var kind = Kind(inner: Self.source())
+    kind.retentionKind = .ownerReference
+    kind.extract = { kind, position, maxBytes, maxPages throws(IterError) in
+      try IterExtraction.singleSegmentRun(of: kind, at: position, maxBytes: maxBytes, maxPages: maxPages) {
+        _, _ throws(IterError) in
+        holds.held += 1
+        return IterRetention(kind: .ownerReference) {}
+      }
+    }
+    let ops: [ModelOperation] = [.advance(3), .extract(maxBytes: 5, maxPages: 1, retain: true), .advance(1)]
+    let failure = #expect(throws: ModelReplayFailure.self) {
+      try replayModel(ops, over: kind, direction: .source, retentionProbe: { holds.held })
+    }
+    #expect(failure?.step == 1)
+    #expect(failure?.message.contains("retentions") == true, "\(String(describing: failure))")
+  }
+
+  /// A segment that moves after the model took its layout: the cursor reads
+  /// other bytes than the model has, at the first copy that reaches it.
+  @Test func segmentThatMovesFailsAtTheFirstCopyThatSeesIt() {
+    final class Moved: @unchecked Sendable { var yes = false }
+    let moved = Moved()
+    var kind = Kind(inner: Self.source())
+    let last = kind.inner.segmentCount - 1
+    kind.segmentHook = { index, s in
+      index == last && moved.yes ? IterSegment(base: s.base! + 1, count: s.count) : s
+    }
+    // The cursor is built before the first operation is asked for.
+    let ops = [ModelOperation.copy(200, .array, seed: 0), .copy(200, .array, seed: 0)].lazy.map { op in
+      moved.yes = true
+      return op
+    }
+    let failure = #expect(throws: ModelReplayFailure.self) {
+      try replayModel(ops, over: kind, direction: .source)
+    }
+    #expect(failure?.step == 1, "\(String(describing: failure))")
+    #expect(failure?.message.contains("differ from the model") == true, "\(String(describing: failure))")
+  }
+}
