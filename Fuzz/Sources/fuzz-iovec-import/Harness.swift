@@ -31,7 +31,7 @@ func reference(_ table: [(base: UInt, len: Int)], single: Bool) -> Result<[(addr
   if single {
     let (base, len) = table[0]
     if len < 0 { return .failure(.invalidSegment(index: 0, count: len, reason: "")) }
-    let capped = min(len, iterMaxReadWriteCount)
+    let capped = min(len, IterLimits.maxReadWriteCount)
     if let e = addressError(0, base, capped) { return .failure(e) }
     return .success([(base, capped)])
   }
@@ -43,7 +43,7 @@ func reference(_ table: [(base: UInt, len: Int)], single: Bool) -> Result<[(addr
   var total = 0
   for (i, (base, len)) in table.enumerated() {
     if let e = addressError(i, base, len) { return .failure(e) }
-    let capped = min(len, iterMaxReadWriteCount - total)
+    let capped = min(len, IterLimits.maxReadWriteCount - total)
     total += capped
     out.append((base, capped))
   }
@@ -138,7 +138,7 @@ func importAndRun(_ input: inout FuzzInput) {
     return
   }
   let total = capped.reduce(0) { $0 + $1.length }
-  check(total <= iterMaxReadWriteCount, "reference total past MAX_RW_COUNT")
+  check(total <= IterLimits.maxReadWriteCount, "reference total past MAX_RW_COUNT")
   switch mode {
   case 0, 4:
     guard let array = outcome({ () throws(IterError) in
