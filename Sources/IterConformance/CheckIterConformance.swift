@@ -19,6 +19,19 @@ public struct ConformanceOptions: Sendable {
   /// Counts the retentions the kind holds right now, if it can tell; the suite
   /// then checks that every release returns the count to where it was.
   public var retentionProbe: (@Sendable () -> Int)? = nil
+  /// Counts the holds on one page right now, if the kind can tell: for a
+  /// page reference, the references the kind's page counter has on it; for a
+  /// pin, the pins on it.
+  ///
+  /// While an extraction that declares ``IterRetentionKind/pin`` or
+  /// ``IterRetentionKind/pageReference`` is held, the suite checks that each
+  /// page it lists reads one more than before for each time it is listed, and
+  /// that every page reads as before once the extraction is released; for
+  /// ``IterRetentionKind/none``, that nothing changed. Without this probe, a
+  /// kind that declares a pin is checked against the kernel's own record of
+  /// locked memory instead (the page must be locked while held, and unlocked
+  /// again after release if it was unlocked before).
+  public var pageHoldProbe: (@Sendable (IterPage) -> Int)? = nil
 
   /// The defaults.
   public init() {}
@@ -39,14 +52,26 @@ public struct ConformanceOptions: Sendable {
 ///   `IterError.unsupportedDirection(_:kind:)`.
 /// - **walk**: stepping over every segment boundary forwards and back lands
 ///   where the byte offsets say.
-/// - **extraction**: the kind's `extractPages(at:maxBytes:maxPages:options:)`
-///   keeps its contract at every position (at most the bytes and pages
-///   allowed, a page list of the run: the first page used from the offset,
-///   every later one from its start, every one but the last to its end, each
-///   holding the bytes the layout puts there; the retention it declares,
-///   released exactly once when a probe is given). A kind that declares
-///   `.none` for `.retain` may refuse `.retain` with
-///   `IterError.extractionUnsupported`, if the refusal moves and holds nothing.
+/// - **extraction**: the kind's `extractPages(at:maxBytes:maxPages:options:)`,
+///   called directly before any model run, at the start, second byte, middle,
+///   last byte and end of segments, with small limits (1 byte, a few, half of
+///   what is left, all of it; 1, 2 and 3 pages), with and without `.retain`,
+///   keeps its contract: at least 1 and at most `maxBytes` bytes, at most
+///   `maxPages` pages, and a page list of the run (the first page used from
+///   the offset, every later one from its start, every one but the last to
+///   its end, each holding the bytes the layout puts there), as
+///   `IterExtraction.contractViolation(of:at:maxBytes:maxPages:)` says. A
+///   broken result is reported with the call, what was expected and what came
+///   back; it never reaches the cursor, which would throw
+///   `IterError.extractionContractViolated(kind:reason:)` for it. A kind that
+///   declares `.none` for `.retain` may refuse `.retain` with
+///   `IterError.extractionUnsupported`, if the refusal holds nothing.
+/// - **retention**: each extraction holds what `retention(for:at:)` declares;
+///   while it is held, ``ConformanceOptions/retentionProbe`` went up if and
+///   only if that is not `.none`, and each listed page gained one hold per
+///   listing on ``ConformanceOptions/pageHoldProbe`` (for `.pin` without that
+///   probe: the page is locked, as the kernel records it); after the release,
+///   every reading is back where it was.
 /// - **determinism**: two cursors over the same source see the same segments.
 /// - **model**: seeded random sequences of every cursor operation agree with a
 ///   flat-array model; a failure is shrunk to a minimal sequence.
@@ -64,7 +89,7 @@ public struct ConformanceOptions: Sendable {
 ///   - kind: A name for the report.
 ///   - bytes: The largest layout to ask for, in bytes (smaller default sizes are
 ///     used too); `nil` uses ``ConformanceOptions/sizes`` as they are.
-///   - options: Operation counts, sizes, seed, shrinking and a retention probe.
+///   - options: Operation counts, sizes, seed, shrinking and the retention probes.
 ///   - makeSource: Makes a source whose segments hold exactly `bytes`, in
 ///     order. `seed` is for the factory's own random choices.
 /// - Returns: The report.
@@ -80,8 +105,11 @@ public func checkIterConformance<S: IterSegmentSource>(
     let layoutSeed = rng.next()
     let bytes = seededBytes(size, seed: layoutSeed)
     let context = "\(size)-byte layout #\(layoutIndex)"
+    var layout: FlatLayout? = nil
     func violation(_ check: String, _ message: String, seed: UInt64? = layoutSeed, sequence: [String] = []) {
-      report.violations.append(.init(check: check, context: context, message: message, seed: seed, minimalSequence: sequence))
+      // Addresses relative to the layout, so that a rerun with the seed prints the same report.
+      let text = layout?.relativized(message) ?? message
+      report.violations.append(.init(check: check, context: context, message: text, seed: seed, minimalSequence: sequence))
     }
     let source: S
     do {
@@ -92,6 +120,7 @@ public func checkIterConformance<S: IterSegmentSource>(
     }
     report.layoutsChecked += 1
     guard checkStructure(source, bytes: bytes, violation: { violation($0, $1) }) else { continue }
+    layout = FlatLayout(source)
     for direction in [IterDirection.source, .destination] {
       let supported = source.supportedDirections.supports(direction)
       do {
@@ -109,7 +138,14 @@ public func checkIterConformance<S: IterSegmentSource>(
     }
     let directions = [IterDirection.source, .destination].filter { source.supportedDirections.supports($0) }
     checkWalk(source, directions: directions, violation: { violation($0, $1) })
-    checkExtraction(source, directions: directions, probe: options.retentionProbe, violation: { violation($0, $1) })
+    if !directions.isEmpty {
+      let layout = FlatLayout(source)
+      for finding in probeExtraction(
+        source, layout: layout, retentionProbe: options.retentionProbe, pageHoldProbe: options.pageHoldProbe)
+      {
+        violation(finding.check, "\(finding.message); layout: \(layout.summary)")
+      }
+    }
     // A kind that already broke a contract would only trap or mislead the model.
     if report.violations.contains(where: { $0.context == context }) { continue }
     for direction in directions {
@@ -154,15 +190,24 @@ private func checkStructure<S: IterSegmentSource>(
 ) -> Bool {
   var ok = true
   let canRead = source.supportedDirections.supports(.source)
-  for i in 0..<max(0, source.segmentCount) {
+  if source.segmentCount < 0 {
+    violation("segments", "segmentCount is negative (\(source.segmentCount))")
+    return false
+  }
+  var total = 0
+  for i in 0..<source.segmentCount {
     let segment = source.segment(at: i)
     if segment.count < 0 {
       violation("segments", "segment \(i) has a negative length \(segment.count)")
       ok = false
+    } else if total.addingReportingOverflow(segment.count).overflow {
+      violation("segments", "segment \(i) of \(segment.count) bytes overflows the total of the \(total) before it")
+      return false
     } else if !segment.hasMemory && segment.count > 0 && canRead {
       violation("segments", "segment \(i) has no memory but the kind can be a source")
       ok = false
     }
+    total = max(0, total &+ segment.count)
   }
   guard ok else { return false }
   let layout = FlatLayout(source)
@@ -170,7 +215,9 @@ private func checkStructure<S: IterSegmentSource>(
     violation("bytes", "the segments hold \(layout.total) bytes, \(bytes.count) were asked for")
     return false
   }
-  if canRead && !layout.hasMemorylessPieces {
+  // A destination-only kind's memory must hold the bytes too: the factory
+  // wrote them, and a segment at a wrong address shows here, not in the model.
+  if !layout.hasMemorylessPieces {
     let held = layout.read()
     if held != bytes {
       let k = zip(held, bytes).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? 0
@@ -196,7 +243,7 @@ private func checkWalk<S: IterSegmentSource>(
       try iter.advance(by: end - at)
       at = end
       let p = iter.position
-      let byte = layout.segmentStarts[min(p.segmentIndex, layout.segmentStarts.count - 1)] + p.offset
+      let byte = layout.segmentStarts[max(0, min(p.segmentIndex, layout.segmentStarts.count - 1))] + p.offset
       if byte != at {
         violation("walk", "after advancing to byte \(at) the cursor stands at byte \(byte)")
         return
@@ -211,7 +258,7 @@ private func checkWalk<S: IterSegmentSource>(
       try iter.revert(by: at - start)
       at = start
       let p = iter.position
-      let byte = layout.segmentStarts[p.segmentIndex] + p.offset
+      let byte = layout.segmentStarts[max(0, min(p.segmentIndex, layout.segmentStarts.count - 1))] + p.offset
       if byte != at || iter.count != layout.total - at {
         violation("walk", "after reverting to byte \(at) the cursor stands at byte \(byte) with \(iter.count) left")
         return
@@ -229,74 +276,4 @@ private func checkWalk<S: IterSegmentSource>(
   if first != second {
     violation("determinism", "two cursors over the same source saw different chunks: \(first.prefix(8)) vs \(second.prefix(8))")
   }
-}
-
-private func checkExtraction<S: IterSegmentSource>(
-  _ source: S, directions: [IterDirection], probe: (@Sendable () -> Int)?, violation: (String, String) -> Void
-) {
-  let layout = FlatLayout(source)
-  guard !directions.isEmpty else { return }
-  // Call the kind's own extraction at the start of every piece and mid-way in
-  // it, so that a broken run is reported here instead of trapping in the cursor.
-  for options in [IterExtractionOptions(), [.retain]] {
-    for p in layout.pieces.prefix(64) {
-      guard let segmentIndex = layout.segmentStarts.firstIndex(where: { $0 == p.start }).map({ idx -> Int in
-        var i = idx
-        while i < source.segmentCount && source.segment(at: i).count == 0 { i += 1 }
-        return i
-      }) else { continue }
-      for skip in Set([0, p.length / 2]) where skip < p.length {
-        let maxBytes = layout.total - p.start - skip
-        let held = probe?()
-        do {
-          let result = try source.extractPages(
-            at: IterPosition(segmentIndex: segmentIndex, offset: skip), maxBytes: maxBytes, maxPages: 3, options: options)
-          let declared = (try? source.retention(for: options, at: IterPosition(segmentIndex: segmentIndex, offset: skip))) ?? .none
-          if let problem = extractionProblem(result, at: p.start + skip, maxBytes: maxBytes, layout: layout, declared: declared) {
-            violation("extraction", problem)
-            return
-          }
-          result.release()
-        } catch {
-          // A kind that holds nothing may refuse `.retain` with `extractionUnsupported`.
-          if options.contains(.retain), case IterError.extractionUnsupported = error,
-            (try? source.retention(for: options, at: IterPosition(segmentIndex: segmentIndex, offset: skip))) == IterRetentionKind.none
-          {
-            if let held, let probe, probe() != held {
-              violation("extraction", "a refused extraction left \(probe()) retentions held, \(held) before")
-              return
-            }
-            continue
-          }
-          if p.base != nil {
-            violation("extraction", "extractPages at byte \(p.start + skip) threw \(error)")
-            return
-          }
-          continue
-        }
-        if let held, let probe, probe() != held {
-          violation("extraction", "releasing an extraction left \(probe()) retentions held, \(held) before")
-          return
-        }
-      }
-    }
-  }
-}
-
-/// What is wrong with an extraction the kind made at logical byte `at`, if anything.
-private func extractionProblem(
-  _ result: borrowing IterExtraction, at: Int, maxBytes: Int, layout: FlatLayout, declared: IterRetentionKind
-) -> String? {
-  if !layout.hasMemory(at) { return "extractPages listed pages for bytes without memory" }
-  let n = result.count
-  if n < 1 || n > maxBytes || result.pages.count > 3 {
-    return "extractPages at byte \(at) gave \(n) bytes in \(result.pages.count) pages; allowed 1...\(maxBytes) bytes in 3 pages"
-  }
-  if let problem = layout.pageListProblem(pages: result.pages, offset: result.offset, count: n, from: at) {
-    return "the pages extracted at byte \(at) are not a page list of the run: \(problem)"
-  }
-  if result.retentionKind != declared {
-    return "extraction holds \(result.retentionKind) but retention(for:at:) says \(declared)"
-  }
-  return nil
 }
