@@ -119,7 +119,7 @@ private func examine<S: IterSegmentSource>(
     return ProbeFinding(
       check: "extraction",
       message: "\(call()) \(problem); expected 1...\(maxBytes) bytes in at most \(maxPages) pages, the first "
-        + "byte <\(layout.relativeByte(byte))> at offset \(layout.pageOffset(byte)) of page 0; got \(got.text(layout))")
+        + "byte <\(layout.relativeByte(byte))> at offset \(layout.pageOffset(byte)) of page 0; got \(got.text(layout, from: byte))")
   }
   var problem: String? = nil
   if result.retentionKind != declared {
@@ -129,7 +129,7 @@ private func examine<S: IterSegmentSource>(
   }
   result.release()
   problem = problem ?? hold.afterRelease()
-  return problem.map { ProbeFinding(check: "retention", message: "\(call()): \($0); got \(got.text(layout))") }
+  return problem.map { ProbeFinding(check: "retention", message: "\(call()): \($0); got \(got.text(layout, from: byte))") }
 }
 
 /// Why `result` breaks the extraction contract, in layout terms, or `nil`.
@@ -142,7 +142,7 @@ private func contractProblem<S: IterSegmentSource>(
   else { return nil }
   let overLimits = result.count < 1 || result.count > maxBytes || result.pages.count > maxPages
   return (overLimits ? "broke its limits: " : "gave pages that are not a page list of the run: ")
-    + layout.relativized(problem)
+    + layout.relativized(problem, anchor: layout.piece(at: byte))
 }
 
 /// What an extraction gave, kept past its release for a report.
@@ -153,8 +153,9 @@ private struct Got {
   var holding: IterRetentionKind
 
   /// The pages (up to 8), offset, count and retention, in layout terms.
-  func text(_ layout: FlatLayout) -> String {
-    let listed = pages.prefix(8).map { "<\(layout.relative($0.address))>" }.joined(separator: ", ")
+  func text(_ layout: FlatLayout, from byte: Int) -> String {
+    let anchor = layout.piece(at: byte)
+    let listed = pages.prefix(8).map { "<\(layout.relative($0.address, anchor: anchor))>" }.joined(separator: ", ")
     let more = pages.count > 8 ? ", ... (\(pages.count) in all)" : ""
     return "pages [\(listed)\(more)], offset \(offset), count \(count), holding \(holding)"
   }
@@ -163,8 +164,9 @@ private struct Got {
 extension FlatLayout {
   /// Logical byte `byte`, as ``relative(_:)`` names its address.
   func relativeByte(_ byte: Int) -> String {
-    let p = pieces[piece(at: byte)]
-    return p.base == nil ? "no memory" : relative(p.address &+ UInt(byte - p.start))
+    let k = piece(at: byte)
+    let p = pieces[k]
+    return p.base == nil ? "no memory" : relative(p.address &+ UInt(byte - p.start), anchor: k)
   }
 
   /// Where logical byte `byte` sits in its page.

@@ -15,10 +15,19 @@ extension FlatLayout {
   /// A page-aligned address is named by its page counted from the page of the
   /// segment's first byte, so it reads the same wherever the allocator put
   /// the segment inside its page.
-  func relative(_ address: UInt) -> String {
+  ///
+  /// With an `anchor` (the piece a run starts in), an address on the anchor's
+  /// own pages is named after it, so that a run's pages read as one sequence.
+  func relative(_ address: UInt, anchor: Int? = nil) -> String {
     let mask = UInt(IterPage.size - 1)
-    // The segment that holds the byte, else one whose pages hold it, else the nearest.
-    var best: (piece: Piece, distance: UInt)? = pieces.first {
+    func onPages(_ p: Piece) -> Bool {
+      p.base != nil && address >= p.address & ~mask && address < (p.address &+ UInt(p.length) &+ mask) & ~mask
+    }
+    // The anchor if its pages hold the address, else the segment that holds
+    // the byte, else one whose pages hold it, else the nearest.
+    var best: (piece: Piece, distance: UInt)? = anchor.flatMap { pieces.indices.contains($0) ? pieces[$0] : nil }
+      .flatMap { onPages($0) ? ($0, 0) : nil }
+    best = best ?? pieces.first {
       $0.base != nil && address >= $0.address && address - $0.address < UInt($0.length)
     }.map { ($0, 0) }
     for p in pieces where p.base != nil && best?.distance != 0 {
@@ -38,7 +47,7 @@ extension FlatLayout {
 
   /// `text` with every hexadecimal number of at least a page (an address, in
   /// the library's messages) replaced by ``relative(_:)``.
-  func relativized(_ text: String) -> String {
+  func relativized(_ text: String, anchor: Int? = nil) -> String {
     guard !pieces.isEmpty else { return text }
     var out = ""
     var rest = Substring(text)
@@ -53,7 +62,7 @@ extension FlatLayout {
       let tail = rest[rest.index(after: afterZero)...]
       let digits = tail.prefix { $0.isHexDigit }
       if let value = UInt(digits, radix: 16), value >= UInt(IterPage.size) {
-        out += "<\(relative(value))>"
+        out += "<\(relative(value, anchor: anchor))>"
       } else {
         out += "0x" + digits
       }
