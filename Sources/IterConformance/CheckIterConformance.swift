@@ -17,20 +17,23 @@ public struct ConformanceOptions: Sendable {
   /// Shrink a failing model run to a minimal sequence (at most this many replays).
   public var shrinkBudget: Int = 400
   /// Counts the retentions the kind holds right now, if it can tell; the suite
-  /// then checks that every release returns the count to where it was.
+  /// then checks that it goes up while an extraction that declares a
+  /// retention is held (and stays put for `.none`), and that every release
+  /// returns the count to where it was.
   public var retentionProbe: (@Sendable () -> Int)? = nil
   /// Counts the holds on one page right now, if the kind can tell: for a
   /// page reference, the references the kind's page counter has on it; for a
   /// pin, the pins on it.
   ///
-  /// While an extraction that declares ``IterRetentionKind/pin`` or
-  /// ``IterRetentionKind/pageReference`` is held, the suite checks that each
-  /// page it lists reads one more than before for each time it is listed, and
-  /// that every page reads as before once the extraction is released; for
-  /// ``IterRetentionKind/none``, that nothing changed. Without this probe, a
-  /// kind that declares a pin is checked against the kernel's own record of
-  /// locked memory instead (the page must be locked while held, and unlocked
-  /// again after release if it was unlocked before).
+  /// While an extraction that declares `.pin` or `.pageReference` is held,
+  /// the suite checks that each page it lists reads one more than before for
+  /// each time it is listed, and that every page reads as before once the
+  /// extraction is released; for `.none`, that nothing changed (for
+  /// `.ownerReference`, which holds the owner and not the pages, it is not
+  /// read). Without this probe, a kind that declares a pin is checked against
+  /// the kernel's own record of locked memory instead (the page must be
+  /// locked while held, and unlocked again after release if it was unlocked
+  /// before).
   public var pageHoldProbe: (@Sendable (IterPage) -> Int)? = nil
 
   /// The defaults.

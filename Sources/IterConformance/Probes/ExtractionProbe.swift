@@ -46,8 +46,8 @@ func probeLimits(left: Int) -> [(maxBytes: Int, maxPages: Int)] {
 
 /// Calls the kind's own `extractPages(at:maxBytes:maxPages:options:)` at the
 /// ``probePositions(_:)`` with the ``probeLimits(left:)``, with and without
-/// ``IterExtractionOptions/retain``, and checks every result before anything
-/// relies on it: the contract (``IterExtraction/contractViolation(of:at:maxBytes:maxPages:)``,
+/// `.retain`, and checks every result before anything
+/// relies on it: the contract (`IterExtraction.contractViolation(of:at:maxBytes:maxPages:)`,
 /// the same check the cursor makes) under `extraction`, and what it holds
 /// under `retention`. Reports the first finding of each check.
 func probeExtraction<S: IterSegmentSource>(

@@ -7,7 +7,7 @@ import Glibc
 import IterCore
 
 /// How the suite reads the holds on one page: the kind's own per-page probe,
-/// or, for a kind that declares ``IterRetentionKind/pin`` and has none, what
+/// or, for a kind that declares `.pin` and has none, what
 /// the kernel says is locked.
 struct PageHoldReader {
   /// Holds on the page now.
