@@ -18,8 +18,9 @@ public struct ConformanceOptions: Sendable {
   public var shrinkBudget: Int = 400
   /// Counts the retentions the kind holds right now, if it can tell; the suite
   /// then checks that it goes up while an extraction that declares a
-  /// retention is held (and stays put for `.none`), and that every release
-  /// returns the count to where it was.
+  /// retention is held (by 1, counting extractions, or by the pages listed,
+  /// counting pages; it stays put for `.none`), and that every release returns
+  /// the count to where it was.
   public var retentionProbe: (@Sendable () -> Int)? = nil
   /// Counts the holds on one page right now, if the kind can tell: for a
   /// page reference, the references the kind's page counter has on it; for a
@@ -70,8 +71,8 @@ public struct ConformanceOptions: Sendable {
 ///   declares `.none` for `.retain` may refuse `.retain` with
 ///   `IterError.extractionUnsupported`, if the refusal holds nothing.
 /// - **retention**: each extraction holds what `retention(for:at:)` declares;
-///   while it is held, ``ConformanceOptions/retentionProbe`` went up if and
-///   only if that is not `.none`, and each listed page gained one hold per
+///   while it is held, ``ConformanceOptions/retentionProbe`` went up (by 1 or
+///   by the pages listed) if and only if that is not `.none`, and each listed page gained one hold per
 ///   listing on ``ConformanceOptions/pageHoldProbe`` (for `.pin` without that
 ///   probe: the page is locked, as the kernel records it); after the release,
 ///   every reading is back where it was.

@@ -145,6 +145,19 @@ struct BrokenRetentionTests {
     #expect(v.message.contains("retentionProbe stayed at 0 (now 0) while an extraction that declares owner-reference was held"), "\(v)")
   }
 
+  /// The kind's own counter goes up by two for a run of one page: a hold taken twice.
+  @Test func kindProbeThatCountsTwiceIsReported() throws {
+    let held = Mutex(0)
+    var options = BrokenKindTests.options
+    options.retentionProbe = { held.withLock { $0 } }
+    let report = check("owner-ref-twice", declared: .ownerReference, options: options) { _, _ in
+      held.withLock { $0 += 2 }
+      return IterRetention(kind: .ownerReference) { held.withLock { $0 -= 2 } }
+    }
+    let v = try #require(firstViolation(report, "retention"))
+    #expect(v.message.contains("retentionProbe went up by 2 (from 0 to 2) while an extraction of 1 pages that declares owner-reference was held; want 1 (one per extraction) or 1 (one per page)"), "\(v)")
+  }
+
   // MARK: - Pins, against the kernel's lock flag (no probe from the author)
 
   /// Declares a pin, locks nothing: caught without the author writing a probe.

@@ -96,6 +96,13 @@ struct HoldCheck {
       if declared != .none && now <= kindBefore {
         return "retentionProbe stayed at \(kindBefore) (now \(now)) while an extraction that declares \(declared) was held"
       }
+      // A probe counts extractions or pages; anything else is a hold taken twice, or half.
+      let distinct = Set(pages.map(\.address)).count
+      if declared != .none && ![1, pages.count, distinct].contains(now - kindBefore) {
+        return "retentionProbe went up by \(now - kindBefore) (from \(kindBefore) to \(now)) while an extraction of "
+          + "\(pages.count) pages that declares \(declared) was held; want 1 (one per extraction) or "
+          + "\(distinct == pages.count ? "\(distinct)" : "\(distinct) or \(pages.count)") (one per page)"
+      }
     }
     guard let reader else { return nil }
     var listed: [UInt: Int] = [:]
