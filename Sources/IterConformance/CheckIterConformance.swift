@@ -31,10 +31,10 @@ public struct ConformanceOptions: Sendable {
   /// each time it is listed, and that every page reads as before once the
   /// extraction is released; for `.none`, that nothing changed (for
   /// `.ownerReference`, which holds the owner and not the pages, it is not
-  /// read). Without this probe, a kind that declares a pin is checked against
-  /// the kernel's own record of locked memory instead (the page must be
-  /// locked while held, and unlocked again after release if it was unlocked
-  /// before).
+  /// read). A kind that declares a pin is also checked against the kernel's
+  /// own record of locked memory, with or without this probe (the page must
+  /// be locked while held, and unlocked again after release if it was
+  /// unlocked before): a pin is a lock, whatever the kind counts beside it.
   public var pageHoldProbe: (@Sendable (IterPage) -> Int)? = nil
 
   /// The defaults.
@@ -51,7 +51,8 @@ public struct ConformanceOptions: Sendable {
 /// - **segments**: no negative length; no segment without memory in a kind
 ///   that can be a source.
 /// - **bytes**: the segments describe exactly the bytes asked for.
-/// - **directions**: a cursor can be built in each supported direction, and
+/// - **directions**: the kind supports a direction; a cursor can be built in
+///   each supported direction, and
 ///   building one in an unsupported direction throws
 ///   `IterError.unsupportedDirection(_:kind:)`.
 /// - **walk**: stepping over every segment boundary forwards and back lands
@@ -73,9 +74,9 @@ public struct ConformanceOptions: Sendable {
 /// - **retention**: each extraction holds what `retention(for:at:)` declares;
 ///   while it is held, ``ConformanceOptions/retentionProbe`` went up (by 1 or
 ///   by the pages listed) if and only if that is not `.none`, and each listed page gained one hold per
-///   listing on ``ConformanceOptions/pageHoldProbe`` (for `.pin` without that
-///   probe: the page is locked, as the kernel records it); after the release,
-///   every reading is back where it was.
+///   listing on ``ConformanceOptions/pageHoldProbe``, and for `.pin` the page
+///   is locked, as the kernel records it; after the release, every reading is
+///   back where it was.
 /// - **determinism**: two cursors over the same source see the same segments.
 /// - **model**: seeded random sequences of every cursor operation agree with a
 ///   flat-array model; a failure is shrunk to a minimal sequence.
@@ -141,6 +142,11 @@ public func checkIterConformance<S: IterSegmentSource>(
       }
     }
     let directions = [IterDirection.source, .destination].filter { source.supportedDirections.supports($0) }
+    if directions.isEmpty {
+      // Nothing could be checked, and no cursor can ever be built over it.
+      violation("directions", "supportedDirections is empty: no cursor can be built over the kind, so nothing was checked")
+      continue
+    }
     checkWalk(source, directions: directions, violation: { violation($0, $1) })
     if !directions.isEmpty {
       let layout = FlatLayout(source)

@@ -208,6 +208,16 @@ struct BrokenExtractionTests {
     #expect(report.violations.allSatisfy { $0.message.contains("segmentCount is negative (-1)") })
   }
 
+  @Test func kindWithNoDirectionIsReported() {
+    let report = BrokenKindTests().check("no-direction") { inner in
+      var kind = BrokenKindTests.Kind(inner: inner)
+      kind.directions = []
+      return kind
+    }
+    #expect(report.violates("directions"), "\(report)")
+    #expect(report.operationsRun == 0)
+  }
+
   /// A destination-only kind whose first segment starts one byte late: the
   /// cursor writes wherever the segments point, so only the factory's bytes,
   /// read back through the layout, show it.

@@ -167,6 +167,13 @@ struct BrokenRetentionTests {
     #expect(v.message.contains("reads 0 on the kernel's lock flag while held, 0 before; want 1 for pin"), "\(v)")
   }
 
+  /// Declares a pin and counts it on its own per-page probe, but locks nothing:
+  /// the kernel's lock flag is read whatever the kind counts beside it.
+  @Test func pinCountedButNotLockedIsReported() throws {
+    let v = try #require(firstViolation(counting("pin-counted", declared: .pin, take: 1, giveBack: 1), "retention"))
+    #expect(v.message.contains("reads 0 on the kernel's lock flag while held, 0 before; want 1 for pin"), "\(v)")
+  }
+
   @Test(.enabled(if: mlockIsAllowed, "skipped: mlock(2) is refused here (RLIMIT_MEMLOCK too low, no CAP_IPC_LOCK)"))
   func pinThatLocksAndUnlocksIsClean() {
     let locks = LockedRanges()

@@ -76,7 +76,7 @@ func probeExtraction<S: IterSegmentSource>(
           continue
         }
         let hold = HoldCheck(
-          declared: declared, probe: retentionProbe, pageProbe: pageHoldProbe, layout: layout,
+          declared: declared, probe: retentionProbe, pageProbe: pageHoldProbe, layout: layout, from: byte,
           candidates: { candidatePages(layout, from: byte, count: min(maxBytes, maxPages * IterPage.size)) })
         let finding: ProbeFinding?
         do {

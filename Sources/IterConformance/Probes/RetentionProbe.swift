@@ -7,8 +7,7 @@ import Glibc
 import IterCore
 
 /// How the suite reads the holds on one page: the kind's own per-page probe,
-/// or, for a kind that declares `.pin` and has none, what
-/// the kernel says is locked.
+/// and, for a kind that declares `.pin`, what the kernel says is locked.
 struct PageHoldReader {
   /// Holds on the page now.
   let read: (IterPage) -> Int
@@ -18,21 +17,19 @@ struct PageHoldReader {
   /// What the readings are, for a report.
   let name: String
 
-  /// The reader for an extraction that declares `declared`, if any.
-  static func forRetention(_ declared: IterRetentionKind, probe: (@Sendable (IterPage) -> Int)?) -> PageHoldReader? {
-    switch declared {
-    case .pin, .pageReference:
-      if let probe { return PageHoldReader(read: probe, counts: true, name: "pageHoldProbe") }
-      if declared == .pin {
-        return PageHoldReader(read: { isLockedByKernel($0) ? 1 : 0 }, counts: false, name: "the kernel's lock flag")
-      }
-      return nil
-    case .none:
-      return probe.map { PageHoldReader(read: $0, counts: true, name: "pageHoldProbe") }
-    case .ownerReference:
-      // The owner, not the pages, is held: a per-page count says nothing.
-      return nil
+  /// The readers for an extraction that declares `declared`: the kind's
+  /// probe (not for `.ownerReference`, which holds the owner and not the
+  /// pages), and for `.pin` the kernel's lock flag whether or not the kind
+  /// has a probe: a pin is a lock, whatever the kind counts beside it.
+  static func forRetention(_ declared: IterRetentionKind, probe: (@Sendable (IterPage) -> Int)?) -> [PageHoldReader] {
+    var readers: [PageHoldReader] = []
+    if let probe, declared != .ownerReference {
+      readers.append(PageHoldReader(read: probe, counts: true, name: "pageHoldProbe"))
     }
+    if declared == .pin {
+      readers.append(PageHoldReader(read: { isLockedByKernel($0) ? 1 : 0 }, counts: false, name: "the kernel's lock flag"))
+    }
+    return readers
   }
 }
 
@@ -68,22 +65,31 @@ func candidatePages(_ layout: FlatLayout, from: Int, count: Int) -> [UInt] {
 struct HoldCheck {
   let declared: IterRetentionKind
   let probe: (@Sendable () -> Int)?
-  let reader: PageHoldReader?
+  let readers: [PageHoldReader]
   let layout: FlatLayout
+  /// The piece the run starts in, to name its pages after.
+  let anchor: Int
   var kindBefore: Int?
-  var pagesBefore: [UInt: Int] = [:]
+  /// Per reader: the reading of every page the run could list.
+  var pagesBefore: [[UInt: Int]] = []
 
   /// Reads the holds before the extraction, on every page it could list.
   init(
     declared: IterRetentionKind, probe: (@Sendable () -> Int)?, pageProbe: (@Sendable (IterPage) -> Int)?,
-    layout: FlatLayout, candidates: () -> [UInt]
+    layout: FlatLayout, from byte: Int, candidates: () -> [UInt]
   ) {
     self.declared = declared
     self.probe = probe
-    self.reader = PageHoldReader.forRetention(declared, probe: pageProbe)
+    self.readers = PageHoldReader.forRetention(declared, probe: pageProbe)
     self.layout = layout
+    self.anchor = layout.piece(at: byte)
     kindBefore = probe?()
-    if let reader { for page in candidates() { pagesBefore[page] = reader.read(IterPage(address: page)) } }
+    if !readers.isEmpty {
+      let pages = candidates()
+      pagesBefore = readers.map { reader in
+        Dictionary(uniqueKeysWithValues: pages.map { ($0, reader.read(IterPage(address: $0))) })
+      }
+    }
   }
 
   /// What is wrong while the extraction of `pages` is held, if anything.
@@ -104,26 +110,28 @@ struct HoldCheck {
           + "\(distinct == pages.count ? "\(distinct)" : "\(distinct) or \(pages.count)") (one per page)"
       }
     }
-    guard let reader else { return nil }
     var listed: [UInt: Int] = [:]
     for page in pages { listed[page.address, default: 0] += 1 }
-    for (k, page) in pages.enumerated() {
-      guard let before = pagesBefore[page.address] else { continue }
-      let now = reader.read(page)
-      let want: Int
-      if declared == .none {
-        want = before
-      } else if reader.counts {
-        want = before + listed[page.address]!
-      } else if before != 0 {
-        continue  // locked before the extraction: a lock flag cannot show another hold
-      } else {
-        want = 1
-      }
-      if now != want {
-        let times = listed[page.address]! == 1 ? "once" : "\(listed[page.address]!) times"
-        return "page \(k) (<\(layout.relative(page.address))>, listed \(times)) reads \(now) on \(reader.name) while "
-          + "held, \(before) before; want \(want) for \(declared)"
+    for (reader, before) in zip(readers, pagesBefore) {
+      for (k, page) in pages.enumerated() {
+        guard let was = before[page.address] else { continue }
+        let times = listed[page.address, default: 1]
+        let now = reader.read(page)
+        let want: Int
+        if declared == .none {
+          want = was
+        } else if reader.counts {
+          want = was + times
+        } else if was != 0 {
+          continue  // locked before the extraction: a lock flag cannot show another hold
+        } else {
+          want = 1
+        }
+        if now != want {
+          return "page \(k) (<\(layout.relative(page.address, anchor: anchor))>, listed "
+            + "\(times == 1 ? "once" : "\(times) times")) reads \(now) on \(reader.name) while held, \(was) before; "
+            + "want \(want) for \(declared)"
+        }
       }
     }
     return nil
@@ -135,11 +143,13 @@ struct HoldCheck {
       return "after release retentionProbe reads \(probe()), \(kindBefore) before the extraction "
         + "(retentions held: \(probe() - kindBefore) more)"
     }
-    guard let reader else { return nil }
-    for (page, before) in pagesBefore.sorted(by: { $0.key < $1.key }) {
-      let now = reader.read(IterPage(address: page))
-      if now != before {
-        return "after release <\(layout.relative(page))> reads \(now) on \(reader.name), \(before) before the extraction"
+    for (reader, before) in zip(readers, pagesBefore) {
+      for (page, was) in before.sorted(by: { $0.key < $1.key }) {
+        let now = reader.read(IterPage(address: page))
+        if now != was {
+          return "after release <\(layout.relative(page, anchor: anchor))> reads \(now) on \(reader.name), \(was) "
+            + "before the extraction"
+        }
       }
     }
     return nil
