@@ -48,8 +48,10 @@ public struct ConformanceOptions: Sendable {
 /// picks the bytes and a seed for the factory's own choices, such as where
 /// segments begin), in every direction the kind supports, and checks:
 ///
-/// - **segments**: no negative length; no segment without memory in a kind
-///   that can be a source.
+/// - **segments**: no negative count or length, no total that overflows; no
+///   segment without memory in a kind that can be a source; every segment's
+///   bytes mapped readable (and writable, in a kind that can be a
+///   destination), checked in `/proc/self/maps` before anything reads them.
 /// - **bytes**: the segments describe exactly the bytes asked for.
 /// - **directions**: the kind supports a direction; a cursor can be built in
 ///   each supported direction, and
@@ -187,8 +189,13 @@ public func checkIterConformance<S: IterSegmentSource>(
   let layout = FlatLayout(source)
   var single = options
   single.sizes = [layout.total]
+  let maps = MappedMemory()
+  let writable = layout.pieces.allSatisfy { p in
+    p.base == nil || maps.problem(address: p.address, count: p.length, write: true) == nil
+  }
   return checkIterConformance(of: kind, bytes: nil, options: single) { bytes, _ in
-    if bytes.count == layout.total { layout.write(bytes) }
+    // Memory the suite cannot write is left as it is, for the structure check to report.
+    if bytes.count == layout.total && writable { layout.write(bytes) }
     return source
   }
 }
@@ -220,6 +227,20 @@ private func checkStructure<S: IterSegmentSource>(
     total = max(0, total &+ segment.count)
   }
   guard ok else { return false }
+  // Everything after this reads (and for a destination writes) through the
+  // segments: a wild address must be a report, not the end of the process.
+  let maps = MappedMemory()
+  let write = source.supportedDirections.supports(.destination)
+  for i in 0..<source.segmentCount {
+    let segment = source.segment(at: i)
+    guard segment.hasMemory,
+      let problem = maps.problem(address: segment.address, count: segment.count, write: write)
+    else { continue }
+    violation(
+      "segments", "segment \(i) (\(segment.count) bytes) is not memory the suite can "
+        + "\(write ? "read and write" : "read"): \(problem)")
+    return false
+  }
   let layout = FlatLayout(source)
   guard layout.total == bytes.count else {
     violation("bytes", "the segments hold \(layout.total) bytes, \(bytes.count) were asked for")

@@ -1,3 +1,4 @@
+import Glibc
 import IterConformance
 import IterCore
 import Testing
@@ -206,6 +207,30 @@ struct BrokenExtractionTests {
     }
     #expect(report.violates("segments"), "\(report)")
     #expect(report.violations.allSatisfy { $0.message.contains("segmentCount is negative (-1)") })
+  }
+
+  /// Segment 1 points at the page below address 0x10000, which nothing maps:
+  /// reading it would end the process, so it must be reported first.
+  @Test func segmentAtAWildAddressIsReportedNotTrapped() {
+    let report = BrokenKindTests().check("wild") { inner in
+      var kind = BrokenKindTests.Kind(inner: inner)
+      kind.segmentHook = { index, s in index == 1 && s.count > 0 ? IterSegment(base: UnsafeMutableRawPointer(bitPattern: 0x1000), count: s.count) : s }
+      return kind
+    }
+    #expect(report.violates("segments"), "\(report)")
+    #expect(report.violations.contains { $0.message.contains("segment 1 (") && $0.message.contains("is not mapped") }, "\(report)")
+  }
+
+  /// A kind that offers writing into memory mapped read-only.
+  @Test func writableKindOverReadOnlyMemoryIsReportedNotTrapped() throws {
+    let page = IterPage.size
+    let mapped = mmap(nil, 2 * page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+    let raw = try #require(mapped.flatMap { $0 == UnsafeMutableRawPointer(bitPattern: -1) ? nil : $0 }, "mmap failed")
+    defer { munmap(raw, 2 * page) }
+    let source = UnsafeSegmentList([IterSegment(base: raw, count: 100)])
+    let report = checkIterConformance(of: "read-only", source: source)
+    #expect(report.violates("segments"), "\(report)")
+    #expect(report.violations.first?.message.contains("not readable and writable") == true, "\(report)")
   }
 
   @Test func kindWithNoDirectionIsReported() {
