@@ -45,7 +45,7 @@ let table: [(kind: Kind, name: String, path: String, deps: [Target.Dependency])]
   // Test helpers shared by this package's own tests; not a product.
   (.testSupport, "IterTestSupport", "Tests/IterTestSupport", ["IterCore", "IterConformance"]),
   (.test, "IterCoreTests", "Tests/IterCoreTests", ["IterCore", "IterTestSupport"]),
-  (.test, "IterConformanceTests", "Tests/IterConformanceTests", ["IterConformance", "IterTypes"]),
+  (.test, "IterConformanceTests", "Tests/IterConformanceTests", ["IterConformance", "IterTypes", "IterTestSupport"]),
   (.test, "IterUserTests", "Tests/IterUserTests", ["IterUser", "IterTestSupport"]),
   (.test, "IterPageFragmentTests", "Tests/IterPageFragmentTests",
    ["IterPageFragment", "IterTestSupport"]),

@@ -17,8 +17,25 @@ public struct ConformanceOptions: Sendable {
   /// Shrink a failing model run to a minimal sequence (at most this many replays).
   public var shrinkBudget: Int = 400
   /// Counts the retentions the kind holds right now, if it can tell; the suite
-  /// then checks that every release returns the count to where it was.
+  /// then checks that it goes up while an extraction that declares a
+  /// retention is held (by 1, counting extractions, or by the pages listed,
+  /// counting pages; it stays put for `.none`), and that every release returns
+  /// the count to where it was.
   public var retentionProbe: (@Sendable () -> Int)? = nil
+  /// Counts the holds on one page right now, if the kind can tell: for a
+  /// page reference, the references the kind's page counter has on it; for a
+  /// pin, the pins on it.
+  ///
+  /// While an extraction that declares `.pin` or `.pageReference` is held,
+  /// the suite checks that each page it lists reads one more than before for
+  /// each time it is listed, and that every page reads as before once the
+  /// extraction is released; for `.none`, that nothing changed (for
+  /// `.ownerReference`, which holds the owner and not the pages, it is not
+  /// read). A kind that declares a pin is also checked against the kernel's
+  /// own record of locked memory, with or without this probe (the page must
+  /// be locked while held, and unlocked again after release if it was
+  /// unlocked before): a pin is a lock, whatever the kind counts beside it.
+  public var pageHoldProbe: (@Sendable (IterPage) -> Int)? = nil
 
   /// The defaults.
   public init() {}
@@ -31,22 +48,37 @@ public struct ConformanceOptions: Sendable {
 /// picks the bytes and a seed for the factory's own choices, such as where
 /// segments begin), in every direction the kind supports, and checks:
 ///
-/// - **segments**: no negative length; no segment without memory in a kind
-///   that can be a source.
+/// - **segments**: no negative count or length, no total that overflows; no
+///   segment without memory in a kind that can be a source; every segment's
+///   bytes mapped readable (and writable, in a kind that can be a
+///   destination), checked in `/proc/self/maps` before anything reads them.
 /// - **bytes**: the segments describe exactly the bytes asked for.
-/// - **directions**: a cursor can be built in each supported direction, and
+/// - **directions**: the kind supports a direction; a cursor can be built in
+///   each supported direction, and
 ///   building one in an unsupported direction throws
 ///   `IterError.unsupportedDirection(_:kind:)`.
 /// - **walk**: stepping over every segment boundary forwards and back lands
 ///   where the byte offsets say.
-/// - **extraction**: the kind's `extractPages(at:maxBytes:maxPages:options:)`
-///   keeps its contract at every position (at most the bytes and pages
-///   allowed, a page list of the run: the first page used from the offset,
-///   every later one from its start, every one but the last to its end, each
-///   holding the bytes the layout puts there; the retention it declares,
-///   released exactly once when a probe is given). A kind that declares
-///   `.none` for `.retain` may refuse `.retain` with
-///   `IterError.extractionUnsupported`, if the refusal moves and holds nothing.
+/// - **extraction**: the kind's `extractPages(at:maxBytes:maxPages:options:)`,
+///   called directly before any model run, at the start, second byte, middle,
+///   last byte and end of segments, with small limits (1 byte, a few, half of
+///   what is left, all of it; 1, 2 and 3 pages), with and without `.retain`,
+///   keeps its contract: at least 1 and at most `maxBytes` bytes, at most
+///   `maxPages` pages, and a page list of the run (the first page used from
+///   the offset, every later one from its start, every one but the last to
+///   its end, each holding the bytes the layout puts there), as
+///   `IterExtraction.contractViolation(of:at:maxBytes:maxPages:)` says. A
+///   broken result is reported with the call, what was expected and what came
+///   back; it never reaches the cursor, which would throw
+///   `IterError.extractionContractViolated(kind:reason:)` for it. A kind that
+///   declares `.none` for `.retain` may refuse `.retain` with
+///   `IterError.extractionUnsupported`, if the refusal holds nothing.
+/// - **retention**: each extraction holds what `retention(for:at:)` declares;
+///   while it is held, ``ConformanceOptions/retentionProbe`` went up (by 1 or
+///   by the pages listed) if and only if that is not `.none`, and each listed page gained one hold per
+///   listing on ``ConformanceOptions/pageHoldProbe``, and for `.pin` the page
+///   is locked, as the kernel records it; after the release, every reading is
+///   back where it was.
 /// - **determinism**: two cursors over the same source see the same segments.
 /// - **model**: seeded random sequences of every cursor operation agree with a
 ///   flat-array model; a failure is shrunk to a minimal sequence.
@@ -64,7 +96,7 @@ public struct ConformanceOptions: Sendable {
 ///   - kind: A name for the report.
 ///   - bytes: The largest layout to ask for, in bytes (smaller default sizes are
 ///     used too); `nil` uses ``ConformanceOptions/sizes`` as they are.
-///   - options: Operation counts, sizes, seed, shrinking and a retention probe.
+///   - options: Operation counts, sizes, seed, shrinking and the retention probes.
 ///   - makeSource: Makes a source whose segments hold exactly `bytes`, in
 ///     order. `seed` is for the factory's own random choices.
 /// - Returns: The report.
@@ -80,8 +112,11 @@ public func checkIterConformance<S: IterSegmentSource>(
     let layoutSeed = rng.next()
     let bytes = seededBytes(size, seed: layoutSeed)
     let context = "\(size)-byte layout #\(layoutIndex)"
+    var layout: FlatLayout? = nil
     func violation(_ check: String, _ message: String, seed: UInt64? = layoutSeed, sequence: [String] = []) {
-      report.violations.append(.init(check: check, context: context, message: message, seed: seed, minimalSequence: sequence))
+      // Addresses relative to the layout, so that a rerun with the seed prints the same report.
+      let text = layout?.relativized(message) ?? message
+      report.violations.append(.init(check: check, context: context, message: text, seed: seed, minimalSequence: sequence))
     }
     let source: S
     do {
@@ -92,6 +127,7 @@ public func checkIterConformance<S: IterSegmentSource>(
     }
     report.layoutsChecked += 1
     guard checkStructure(source, bytes: bytes, violation: { violation($0, $1) }) else { continue }
+    layout = FlatLayout(source)
     for direction in [IterDirection.source, .destination] {
       let supported = source.supportedDirections.supports(direction)
       do {
@@ -108,8 +144,20 @@ public func checkIterConformance<S: IterSegmentSource>(
       }
     }
     let directions = [IterDirection.source, .destination].filter { source.supportedDirections.supports($0) }
+    if directions.isEmpty {
+      // Nothing could be checked, and no cursor can ever be built over it.
+      violation("directions", "supportedDirections is empty: no cursor can be built over the kind, so nothing was checked")
+      continue
+    }
     checkWalk(source, directions: directions, violation: { violation($0, $1) })
-    checkExtraction(source, directions: directions, probe: options.retentionProbe, violation: { violation($0, $1) })
+    if !directions.isEmpty {
+      let layout = FlatLayout(source)
+      for finding in probeExtraction(
+        source, layout: layout, retentionProbe: options.retentionProbe, pageHoldProbe: options.pageHoldProbe)
+      {
+        violation(finding.check, "\(finding.message); layout: \(layout.summary)")
+      }
+    }
     // A kind that already broke a contract would only trap or mislead the model.
     if report.violations.contains(where: { $0.context == context }) { continue }
     for direction in directions {
@@ -141,8 +189,13 @@ public func checkIterConformance<S: IterSegmentSource>(
   let layout = FlatLayout(source)
   var single = options
   single.sizes = [layout.total]
+  let maps = MappedMemory()
+  let writable = layout.pieces.allSatisfy { p in
+    p.base == nil || maps.problem(address: p.address, count: p.length, write: true) == nil
+  }
   return checkIterConformance(of: kind, bytes: nil, options: single) { bytes, _ in
-    if bytes.count == layout.total { layout.write(bytes) }
+    // Memory the suite cannot write is left as it is, for the structure check to report.
+    if bytes.count == layout.total && writable { layout.write(bytes) }
     return source
   }
 }
@@ -154,23 +207,48 @@ private func checkStructure<S: IterSegmentSource>(
 ) -> Bool {
   var ok = true
   let canRead = source.supportedDirections.supports(.source)
-  for i in 0..<max(0, source.segmentCount) {
+  if source.segmentCount < 0 {
+    violation("segments", "segmentCount is negative (\(source.segmentCount))")
+    return false
+  }
+  var total = 0
+  for i in 0..<source.segmentCount {
     let segment = source.segment(at: i)
     if segment.count < 0 {
       violation("segments", "segment \(i) has a negative length \(segment.count)")
       ok = false
+    } else if total.addingReportingOverflow(segment.count).overflow {
+      violation("segments", "segment \(i) of \(segment.count) bytes overflows the total of the \(total) before it")
+      return false
     } else if !segment.hasMemory && segment.count > 0 && canRead {
       violation("segments", "segment \(i) has no memory but the kind can be a source")
       ok = false
     }
+    total = max(0, total &+ segment.count)
   }
   guard ok else { return false }
+  // Everything after this reads (and for a destination writes) through the
+  // segments: a wild address must be a report, not the end of the process.
+  let maps = MappedMemory()
+  let write = source.supportedDirections.supports(.destination)
+  for i in 0..<source.segmentCount {
+    let segment = source.segment(at: i)
+    guard segment.hasMemory,
+      let problem = maps.problem(address: segment.address, count: segment.count, write: write)
+    else { continue }
+    violation(
+      "segments", "segment \(i) (\(segment.count) bytes) is not memory the suite can "
+        + "\(write ? "read and write" : "read"): \(problem)")
+    return false
+  }
   let layout = FlatLayout(source)
   guard layout.total == bytes.count else {
     violation("bytes", "the segments hold \(layout.total) bytes, \(bytes.count) were asked for")
     return false
   }
-  if canRead && !layout.hasMemorylessPieces {
+  // A destination-only kind's memory must hold the bytes too: the factory
+  // wrote them, and a segment at a wrong address shows here, not in the model.
+  if !layout.hasMemorylessPieces {
     let held = layout.read()
     if held != bytes {
       let k = zip(held, bytes).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? 0
@@ -196,7 +274,7 @@ private func checkWalk<S: IterSegmentSource>(
       try iter.advance(by: end - at)
       at = end
       let p = iter.position
-      let byte = layout.segmentStarts[min(p.segmentIndex, layout.segmentStarts.count - 1)] + p.offset
+      let byte = layout.segmentStarts[max(0, min(p.segmentIndex, layout.segmentStarts.count - 1))] + p.offset
       if byte != at {
         violation("walk", "after advancing to byte \(at) the cursor stands at byte \(byte)")
         return
@@ -211,7 +289,7 @@ private func checkWalk<S: IterSegmentSource>(
       try iter.revert(by: at - start)
       at = start
       let p = iter.position
-      let byte = layout.segmentStarts[p.segmentIndex] + p.offset
+      let byte = layout.segmentStarts[max(0, min(p.segmentIndex, layout.segmentStarts.count - 1))] + p.offset
       if byte != at || iter.count != layout.total - at {
         violation("walk", "after reverting to byte \(at) the cursor stands at byte \(byte) with \(iter.count) left")
         return
@@ -229,74 +307,4 @@ private func checkWalk<S: IterSegmentSource>(
   if first != second {
     violation("determinism", "two cursors over the same source saw different chunks: \(first.prefix(8)) vs \(second.prefix(8))")
   }
-}
-
-private func checkExtraction<S: IterSegmentSource>(
-  _ source: S, directions: [IterDirection], probe: (@Sendable () -> Int)?, violation: (String, String) -> Void
-) {
-  let layout = FlatLayout(source)
-  guard !directions.isEmpty else { return }
-  // Call the kind's own extraction at the start of every piece and mid-way in
-  // it, so that a broken run is reported here instead of trapping in the cursor.
-  for options in [IterExtractionOptions(), [.retain]] {
-    for p in layout.pieces.prefix(64) {
-      guard let segmentIndex = layout.segmentStarts.firstIndex(where: { $0 == p.start }).map({ idx -> Int in
-        var i = idx
-        while i < source.segmentCount && source.segment(at: i).count == 0 { i += 1 }
-        return i
-      }) else { continue }
-      for skip in Set([0, p.length / 2]) where skip < p.length {
-        let maxBytes = layout.total - p.start - skip
-        let held = probe?()
-        do {
-          let result = try source.extractPages(
-            at: IterPosition(segmentIndex: segmentIndex, offset: skip), maxBytes: maxBytes, maxPages: 3, options: options)
-          let declared = (try? source.retention(for: options, at: IterPosition(segmentIndex: segmentIndex, offset: skip))) ?? .none
-          if let problem = extractionProblem(result, at: p.start + skip, maxBytes: maxBytes, layout: layout, declared: declared) {
-            violation("extraction", problem)
-            return
-          }
-          result.release()
-        } catch {
-          // A kind that holds nothing may refuse `.retain` with `extractionUnsupported`.
-          if options.contains(.retain), case IterError.extractionUnsupported = error,
-            (try? source.retention(for: options, at: IterPosition(segmentIndex: segmentIndex, offset: skip))) == IterRetentionKind.none
-          {
-            if let held, let probe, probe() != held {
-              violation("extraction", "a refused extraction left \(probe()) retentions held, \(held) before")
-              return
-            }
-            continue
-          }
-          if p.base != nil {
-            violation("extraction", "extractPages at byte \(p.start + skip) threw \(error)")
-            return
-          }
-          continue
-        }
-        if let held, let probe, probe() != held {
-          violation("extraction", "releasing an extraction left \(probe()) retentions held, \(held) before")
-          return
-        }
-      }
-    }
-  }
-}
-
-/// What is wrong with an extraction the kind made at logical byte `at`, if anything.
-private func extractionProblem(
-  _ result: borrowing IterExtraction, at: Int, maxBytes: Int, layout: FlatLayout, declared: IterRetentionKind
-) -> String? {
-  if !layout.hasMemory(at) { return "extractPages listed pages for bytes without memory" }
-  let n = result.count
-  if n < 1 || n > maxBytes || result.pages.count > 3 {
-    return "extractPages at byte \(at) gave \(n) bytes in \(result.pages.count) pages; allowed 1...\(maxBytes) bytes in 3 pages"
-  }
-  if let problem = layout.pageListProblem(pages: result.pages, offset: result.offset, count: n, from: at) {
-    return "the pages extracted at byte \(at) are not a page list of the run: \(problem)"
-  }
-  if result.retentionKind != declared {
-    return "extraction holds \(result.retentionKind) but retention(for:at:) says \(declared)"
-  }
-  return nil
 }

@@ -12,12 +12,16 @@
 public struct ConformanceReport: Sendable, CustomStringConvertible {
   /// One thing the kind got wrong.
   public struct Violation: Sendable, CustomStringConvertible {
-    /// The check that failed: `segments`, `bytes`, `directions`, `walk`,
-    /// `extraction`, `determinism` or `model`.
+    /// The check that failed: `factory`, `segments`, `bytes`, `directions`,
+    /// `walk`, `extraction`, `retention`, `determinism` or `model`.
     public var check: String
     /// The layout and direction it ran on.
     public var context: String
-    /// What was wrong, with the values.
+    /// What was wrong, with the values. Addresses are named relative to the
+    /// layout (`segment 3 base+0x1c0`, `segment 3 page+1`), so that a rerun
+    /// with the same seed prints the same text; an extraction violation names
+    /// the call (position, limits, options), what was expected, what came
+    /// back (pages, offset, count, retention) and the layout's segments.
     public var message: String
     /// The seed the run was drawn from (set `ITER_TEST_SEED` to rerun it).
     public var seed: UInt64?

@@ -112,7 +112,11 @@ struct BrokenKindTests {
       return kind
     }
     #expect(!report.isClean, "\(report)")
-    #expect(report.violates("model") || report.violates("walk") || report.violates("bytes") || report.violates("determinism"))
+    // The extraction probe reads every segment of each run it checks, so a
+    // length that changes between calls may show there first.
+    #expect(
+      report.violates("model") || report.violates("walk") || report.violates("bytes") || report.violates("determinism")
+        || report.violates("extraction"), "\(report)")
   }
 
   @Test func wrongRetentionKindIsReported() {
@@ -121,7 +125,7 @@ struct BrokenKindTests {
       kind.retentionKind = .pin
       return kind
     }
-    #expect(report.violates("extraction"), "\(report)")
+    #expect(report.violates("retention"), "\(report)")
     #expect(report.violations.contains { $0.message.contains("retention(for:at:) says pin") })
   }
 
@@ -153,13 +157,13 @@ struct BrokenKindTests {
 
   @Test func retentionReleasedTwiceIsReported() {
     let report = retainingKind(Holds()) { $0.held -= 2 }
-    #expect(report.violates("extraction"), "\(report)")
+    #expect(report.violates("retention"), "\(report)")
     #expect(report.violations.contains { $0.message.contains("retentions held") })
   }
 
   @Test func retentionNeverReleasedIsReported() {
     let report = retainingKind(Holds()) { _ in }
-    #expect(report.violates("extraction"), "\(report)")
+    #expect(report.violates("retention"), "\(report)")
   }
 
   @Test func extractionOverTwoSegmentsThatAreNotContiguousIsReported() {

@@ -14,20 +14,27 @@ struct FlatLayout {
     var length: Int
     var base: UnsafeMutableRawPointer?
     var segmentEnd: UInt  // address one past the whole segment
+    var segment = 0  // the index of the segment it is
     var address: UInt { base.map { UInt(bitPattern: $0) } ?? 0 }
   }
   var pieces: [Piece] = []
   var segmentStarts: [Int] = []  // logical offset of segment i's first byte; one more at the end
   var total = 0
 
+  /// A negative segment count reads as none; negative lengths as empty, and
+  /// the layout stops at a length that would overflow the total (the
+  /// structure check reports those before anything relies on the layout).
   init<S: IterSegmentSource>(_ source: S) {
-    for i in 0..<source.segmentCount {
+    for i in 0..<max(0, source.segmentCount) {
       let s = source.segment(at: i)
       segmentStarts.append(total)
       if s.count > 0 {
+        let (sum, overflow) = total.addingReportingOverflow(s.count)
+        if overflow { continue }
         pieces.append(
-          Piece(start: total, length: s.count, base: s.base, segmentEnd: s.address &+ UInt(s.count)))
-        total += s.count
+          Piece(
+            start: total, length: s.count, base: s.base, segmentEnd: s.address &+ UInt(s.count), segment: i))
+        total = sum
       }
     }
     segmentStarts.append(total)

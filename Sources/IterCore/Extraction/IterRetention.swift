@@ -15,7 +15,9 @@ public enum IterRetentionKind: Hashable, Sendable, CustomStringConvertible {
   /// The pages are locked in RAM with `mlock(2)` (the user-space stand-in for
   /// the kernel's `FOLL_PIN`).
   case pin
-  /// The page pool's reference count on each page was raised.
+  /// One reference was taken on each listed page, in whatever the kind counts
+  /// pages with: the library's page pool for pages from it, the kind's own
+  /// per-page counter otherwise.
   case pageReference
   /// The allocation that owns the memory is kept alive; pages are not referenced.
   case ownerReference

@@ -5,7 +5,7 @@
 
 import IterConformance
 import IterCore
-import RingBufferKind
+@testable import RingBufferKind
 
 /// The rings a test built, so that a retention probe can add up what they hold.
 ///
@@ -39,6 +39,13 @@ func produce(_ bytes: [UInt8], into ring: ByteRing) throws {
   try ring.produced(try input.write(bytes))
 }
 
+/// Writes `bytes` into the ring's storage from index `start`, wrapping at its
+/// end, through the storage's own pointer: not through a region, so that a
+/// region with a wrong address cannot write the bytes where it will read them.
+func fill(_ ring: ByteRing, from start: Int, with bytes: [UInt8]) {
+  for (k, byte) in bytes.enumerated() { ring.storage[(start + k) % ring.capacity] = byte }
+}
+
 /// A ring whose readable bytes are exactly `bytes` and wrap around the end of
 /// its storage at a point drawn from `seed`: with two bytes or more, both
 /// segments of ``ByteRing/readableRegion`` hold bytes.
@@ -48,7 +55,8 @@ func readableRing(holding bytes: [UInt8], seed: UInt64, log: RingLog) throws -> 
   let beforeWrap = bytes.count >= 2 ? Int.random(in: 1..<bytes.count, using: &rng) : bytes.count
   let ring = log.record(try ByteRing(capacity: capacity))
   try moveHead(of: ring, to: capacity - beforeWrap)
-  try produce(bytes, into: ring)
+  fill(ring, from: ring.head, with: bytes)
+  try ring.produced(bytes.count)
   return ring
 }
 
@@ -63,9 +71,9 @@ func freeRing(holding bytes: [UInt8], seed: UInt64, log: RingLog) throws -> Byte
   let tail = (capacity - beforeWrap) % capacity
   let ring = log.record(try ByteRing(capacity: capacity))
   try moveHead(of: ring, to: (tail - readable + capacity) % capacity)
-  try produce([UInt8](repeating: 0xEE, count: readable), into: ring)
+  fill(ring, from: ring.head, with: [UInt8](repeating: 0xEE, count: readable))
+  try ring.produced(readable)
   // Fill the free space with the bytes asked for, without producing them.
-  var fill = try IovIter(ring.freeRegion, direction: .destination)
-  try fill.writeFull(bytes)
+  fill(ring, from: (ring.head + readable) % capacity, with: bytes)
   return ring
 }
