@@ -1,3 +1,8 @@
+//===----------------------------------------------------------------------===//
+// swift-iov-iter
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+
 import Glibc
 import IterConformance
 import IterCore
