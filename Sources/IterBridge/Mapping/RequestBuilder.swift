@@ -121,7 +121,7 @@ internal struct _RequestBuilder {
   /// Whether the request takes the first byte of `run` (unflagged); sets the
   /// end when it does not.
   @inlinable @inline(__always)
-  internal func takes(_ run: PhysicalRun) -> Bool {
+  internal mutating func takes(_ run: PhysicalRun) -> Bool {
     let s = unsafe _s
     if unsafe s.pointee.bytes == s.pointee.maxBytes {
       unsafe s.pointee.end = .maxBytes
@@ -140,7 +140,7 @@ internal struct _RequestBuilder {
   /// Adds one physical run; returns the bytes taken (fewer when the request
   /// ends inside it, with the end set).
   @inlinable @inline(__always)
-  internal func add(_ run: PhysicalRun, flags: BioVecFlags, bounce: Bool) -> Int {
+  internal mutating func add(_ run: PhysicalRun, flags: BioVecFlags, bounce: Bool) -> Int {
     // `run.length` is at least 1 and the bytes at most `maxBytes`, so none of
     // the arithmetic below can overflow; `openMax` and so every chunk length
     // is at most `UInt32.max`.
