@@ -63,8 +63,13 @@ long cbb_pagemap_runs(int fd, uintptr_t addr, size_t len, uint64_t *entries, siz
 
 static inline uint64_t min64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
-long cbb_map_requests(const cbb_run *pieces, size_t n, const cbb_limits *lim, cbb_vec *req,
-                      cbb_vec *all, size_t all_cap, size_t *requests) {
+// The split/merge loop. With `pool` NULL the pieces are (phys, len) already
+// (the check below folds away); otherwise they are (virtual address, len) and
+// every piece is translated through the pool's arena when it is fed, run by
+// run (a run ends at the end of the arena), as the Swift mapper does.
+static inline __attribute__((always_inline)) long map_core(
+    const cbb_run *pieces, size_t n, const cbb_pool *pool, const cbb_limits *lim, cbb_vec *req,
+    cbb_vec *all, size_t all_cap, size_t *requests) {
   const uint64_t mask = lim->seg_boundary_mask, vbm = lim->virt_boundary_mask;
   const uint64_t seg_max = lim->max_segment_size - 1;
   const size_t max_segs = lim->max_segments, max_bytes = lim->max_bytes;
@@ -82,8 +87,21 @@ long cbb_map_requests(const cbb_run *pieces, size_t n, const cbb_limits *lim, cb
       if (left == 0) { idx++; off = 0; continue; }
       if ((p | left) & lim->align_mask) return -1;
       uint64_t done = 0;
+      uint64_t run_start = 0, run_end = left, phys = p;
       while (done < left) {
-        uint64_t a = p + done, rest = left - done, room = max_bytes - bytes;
+        if (pool && done == run_end) {
+          // The next run of the piece (only past the end of the arena).
+          run_start = done;
+          run_end = left;
+        }
+        if (pool && done == run_start) {
+          uint64_t va = p + done;
+          if (va < pool->start || va - pool->start >= pool->size) return -5;
+          uint64_t in = va - pool->start, avail = pool->size - in;
+          phys = pool->phys_base + in - done;  // so that phys + done is the address
+          if (run_end - done > avail) run_end = done + avail;
+        }
+        uint64_t a = phys + done, rest = run_end - done, room = max_bytes - bytes;
         if (room == 0) { limited = 1; break; }
         if (open) {
           cbb_vec *last = &req[count - 1];
@@ -141,4 +159,15 @@ long cbb_map_requests(const cbb_run *pieces, size_t n, const cbb_limits *lim, cb
   }
   *requests = nreq;
   return chunks;
+}
+
+long cbb_map_requests(const cbb_run *pieces, size_t n, const cbb_limits *lim, cbb_vec *req,
+                      cbb_vec *all, size_t all_cap, size_t *requests) {
+  return map_core(pieces, n, NULL, lim, req, all, all_cap, requests);
+}
+
+long cbb_map_segments(const cbb_run *segments, size_t n, const cbb_pool *pool,
+                      const cbb_limits *lim, cbb_vec *req, cbb_vec *all, size_t all_cap,
+                      size_t *requests) {
+  return map_core(segments, n, pool, lim, req, all, all_cap, requests);
 }

@@ -206,6 +206,24 @@ func bridgeCMap(
   return chunks
 }
 
+/// The C loop doing the Swift side's whole job: walk the (virtual address,
+/// length) segments, translate each piece through the pool's arena, split
+/// and merge.
+@inline(never)
+func bridgeCMapSegments(
+  _ segments: [cbb_run], _ pool: UnsafePointer<cbb_pool>, _ limits: UnsafePointer<cbb_limits>,
+  request: UnsafeMutablePointer<cbb_vec>, times: Int
+) -> Int {
+  var chunks = 0
+  var requests = 0
+  segments.withUnsafeBufferPointer { p in
+    for _ in 0..<times {
+      chunks &+= cbb_map_segments(p.baseAddress, p.count, pool, limits, request, nil, 0, &requests)
+    }
+  }
+  return chunks
+}
+
 extension cbb_limits {
   init(_ l: DMALimits) {
     self.init(
@@ -226,6 +244,8 @@ struct BridgeMixedLayout {
   let segments: ContiguousArray<IterSegment>
   /// The same segments as the translator sees them: (arena offset + base, length).
   let pieces: [cbb_run]
+  /// The segments as (virtual address, length), for the C loop that translates.
+  let virtualSegments: [cbb_run]
   let translatorBase: UInt64 = (1 << 32) - (1 << 20)
 
   init(count: Int) {
@@ -248,6 +268,8 @@ struct BridgeMixedLayout {
     segments = ContiguousArray(layout.map { IterSegment(base: arena + $0.offset, count: $0.length) })
     let base = translatorBase
     pieces = layout.map { cbb_run(phys: base + UInt64($0.offset), len: UInt64($0.length)) }
+    let start = UInt64(pool.address)
+    virtualSegments = layout.map { cbb_run(phys: start + UInt64($0.offset), len: UInt64($0.length)) }
   }
 }
 
@@ -255,10 +277,11 @@ struct BridgeMixedLayout {
 /// the same chunks, request by request, or the program ends.
 func bridgeRaceMapper<Source: IterSegmentSource>(
   row: String, label: String, note: String, limits: DMALimits,
-  mapping: BridgeMapping<PagePoolTranslator, Source>, pieces: [cbb_run], times: Int,
-  swiftRun: @escaping (Int) -> Int, settings: Settings, report: Report
+  mapping: BridgeMapping<PagePoolTranslator, Source>, pieces: [cbb_run], segments: [cbb_run],
+  pool: cbb_pool, times: Int, swiftRun: @escaping (Int) -> Int, settings: Settings, report: Report
 ) {
   var climits = cbb_limits(limits)
+  var cpool = pool
   let request = UnsafeMutablePointer<cbb_vec>.allocate(capacity: limits.maxSegments)
   defer { request.deallocate() }
   // The check: every chunk of every request, both sides.
@@ -274,25 +297,50 @@ func bridgeRaceMapper<Source: IterSegmentSource>(
   let cChunks = pieces.withUnsafeBufferPointer {
     cbb_map_requests($0.baseAddress, $0.count, &climits, request, cAll.baseAddress, capacity, &requests)
   }
-  var same = swiftChunks == cChunks && cChunks > 0
+  // The C loop that translates must give the same chunks too.
+  let wholeAll = UnsafeMutableBufferPointer<cbb_vec>.allocate(capacity: capacity)
+  defer { wholeAll.deallocate() }
+  var wholeRequests = 0
+  let wholeChunks = segments.withUnsafeBufferPointer {
+    cbb_map_segments(
+      $0.baseAddress, $0.count, &cpool, &climits, request, wholeAll.baseAddress, capacity, &wholeRequests)
+  }
+  var same = swiftChunks == cChunks && cChunks > 0 && wholeChunks == cChunks && wholeRequests == requests
   for i in 0..<(same ? cChunks : 0) {
     let s = swiftAll[i]
     let c = cAll[i]
-    if s.address != c.addr || s.length != c.len || s.flags.rawValue != c.flags {
-      eprint("iter-compare: chunk \(i): swift \(s), C (0x\(String(c.addr, radix: 16)), \(c.len), \(c.flags))\n")
+    let w = wholeAll[i]
+    if s.address != c.addr || s.length != c.len || s.flags.rawValue != c.flags
+      || w.addr != c.addr || w.len != c.len || w.flags != c.flags
+    {
+      eprint("iter-compare: chunk \(i): swift \(s), C (0x\(String(c.addr, radix: 16)), \(c.len), \(c.flags)), "
+        + "C translating (0x\(String(w.addr, radix: 16)), \(w.len), \(w.flags))\n")
       same = false
       break
     }
   }
   guard same else {
-    eprint("iter-compare: the mapper and the C loop disagree in \(row) \(label) (\(swiftChunks) vs \(cChunks) chunks)\n")
+    eprint(
+      "iter-compare: the mapper and the C loops disagree in \(row) \(label) (\(swiftChunks) vs \(cChunks) "
+        + "and \(wholeChunks) chunks)\n")
     exit(1)
   }
   var swiftResult = 0
   var cResult = 0
+  var wholeResult = 0
+  // The baseline (first) is the C loop doing the Swift side's whole job; the
+  // split/merge loop alone is the lower bound, set against both.
   let candidates = [
     Candidate(
-      name: "C split/merge loop", note: "same (phys, len) pieces, already translated",
+      name: "C walk+translate+split/merge", note: "(virtual address, len) segments, pool arena lookup a piece",
+      run: {
+        wholeResult = withUnsafePointer(to: &cpool) { p in
+          withUnsafePointer(to: &climits) { bridgeCMapSegments(segments, p, $0, request: request, times: times) }
+        }
+      },
+      verify: { wholeResult == cChunks * times }),
+    Candidate(
+      name: "C split/merge loop only", note: "same (phys, len) pieces, already translated",
       run: { cResult = withUnsafePointer(to: &climits) { bridgeCMap(pieces, $0, request: request, times: times) } },
       verify: { cResult == cChunks * times }),
     Candidate(
@@ -304,8 +352,13 @@ func bridgeRaceMapper<Source: IterSegmentSource>(
   report.add(
     workload: row, segmentBytes: 0,
     segmentLabel: "\(label): \(cChunks) chunks, \(requests) requests",
-    unit: .nanosecondsPerOperation, candidates: candidates, timings: timings, work: [work, work])
-  bridgeAddRates(report, count: 2, unit: "chunks")
+    unit: .nanosecondsPerOperation, candidates: candidates, timings: timings, work: [work, work, work])
+  bridgeAddRates(report, count: 3, unit: "chunks")
+  let n = report.rows.count
+  let best = timings.best
+  report.rows[n - 1].note +=
+    "; vs split/merge only: \(format(best[1] / best[2], digits: 2))× best, "
+    + "\(format(timings.pairedRatio(2, to: 1), digits: 2))× paired"
 }
 
 /// Iterator → BioVec requests: `BioVecMapper.mapNextRequest` against a C loop
@@ -322,6 +375,8 @@ func measureBridgeMapper(settings: Settings, report: Report) {
     let used = stride(from: 0, to: 2048, by: 2).map { folios[$0] }
     let bvec = try! BioVecArray(used.map { PageFragment(folio: $0) })
     let pieces = used.map { cbb_run(phys: UInt64($0.address - pool.address), len: 4096) }
+    let segments = used.map { cbb_run(phys: UInt64($0.address), len: 4096) }
+    let cpool = cbb_pool(start: pool.address, size: UInt64(pool.byteCount), phys_base: 0)
     let limits = DMALimits.default
     let mapping = BridgeMapping(
       limits: limits, translator: PagePoolTranslator(pool: pool),
@@ -329,7 +384,7 @@ func measureBridgeMapper(settings: Settings, report: Report) {
     bridgeRaceMapper(
       row: "iterator → BioVec", label: "1024 × 4 KiB pages, default limits",
       note: "mapNextRequest, BioVecArray, PagePoolTranslator", limits: limits,
-      mapping: mapping, pieces: pieces, times: times,
+      mapping: mapping, pieces: pieces, segments: segments, pool: cpool, times: times,
       swiftRun: { bridgeSwiftMapPages(mapping, times: $0) }, settings: settings, report: report)
     withExtendedLifetime(folios) {}
   }
@@ -353,7 +408,9 @@ func measureBridgeMapper(settings: Settings, report: Report) {
     bridgeRaceMapper(
       row: "iterator → BioVec", label: label,
       note: "mapNextRequest, UnsafeSegmentList, PagePoolTranslator", limits: limits,
-      mapping: mapping, pieces: mixed.pieces, times: times,
+      mapping: mapping, pieces: mixed.pieces, segments: mixed.virtualSegments,
+      pool: cbb_pool(start: mixed.pool.address, size: UInt64(mixed.pool.byteCount), phys_base: mixed.translatorBase),
+      times: times,
       swiftRun: { bridgeSwiftMapMixed(mapping, times: $0) }, settings: settings, report: report)
   }
 }

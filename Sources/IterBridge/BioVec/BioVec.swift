@@ -70,19 +70,19 @@ public struct BioVecFlags: OptionSet, Hashable, Sendable, CustomStringConvertibl
   /// The address is a PCI bus address of peer-to-peer device memory: the
   /// device uses it as is and there is nothing to unmap (the kernel's
   /// `SG_DMA_BUS_ADDRESS`). Never merged with RAM.
-  public static let busAddress = BioVecFlags(rawValue: 1 << 0)
+  @inlinable public static var busAddress: BioVecFlags { BioVecFlags(rawValue: 1 << 0) }
   /// The memory is MMIO with no CPU mapping the driver may touch (the kernel's
   /// `DMA_ATTR_MMIO`). Never merged with RAM.
-  public static let mmio = BioVecFlags(rawValue: 1 << 1)
+  @inlinable public static var mmio: BioVecFlags { BioVecFlags(rawValue: 1 << 1) }
   /// The chunk breaks the device's `dma_alignment` and must go through a bounce
   /// buffer (the kernel's `SG_DMA_SWIOTLB` is the mapped form of this). Set
   /// only under ``MisalignmentPolicy/bounce``; such chunks are never merged.
-  public static let needsBounce = BioVecFlags(rawValue: 1 << 2)
+  @inlinable public static var needsBounce: BioVecFlags { BioVecFlags(rawValue: 1 << 2) }
   /// The last chunk of a request (the kernel's `SG_END` on the last entry).
-  public static let endOfRequest = BioVecFlags(rawValue: 1 << 3)
+  @inlinable public static var endOfRequest: BioVecFlags { BioVecFlags(rawValue: 1 << 3) }
 
   /// The flags that describe the memory itself: chunks merge only when these agree.
-  public static let memoryAttributes: BioVecFlags = [.busAddress, .mmio]
+  @inlinable public static var memoryAttributes: BioVecFlags { BioVecFlags(rawValue: 0b11) }
 
   /// The names of the set flags, `[bus, mmio, bounce, end]`.
   public var description: String {

@@ -58,16 +58,14 @@ public struct BioVecMapper<Translator: PhysicalTranslator>: ~Copyable {
   public let misalignment: MisalignmentPolicy
 
   @usableFromInline internal var _retentions: BioVecRetentions
-  @usableFromInline internal var _openMax: UInt64 = 0
-  @usableFromInline internal var _openRegion: UInt32 = 0
-  @usableFromInline internal var _open = false
-  @usableFromInline internal var _piece = 0
-  @usableFromInline internal var _openPiece = -1
   @usableFromInline internal let _maxBytes: Int
   @usableFromInline internal let _maxSegments: Int
   @usableFromInline internal let _vbm: UInt64
+  @usableFromInline internal let _boundaryMask: UInt64
+  @usableFromInline internal let _segmentMax: UInt64
   @usableFromInline internal let _alignMask: UInt
   @usableFromInline internal let _blockSize: Int
+  @usableFromInline internal let _bounce: Bool
 
   /// Creates a mapper.
   ///
@@ -88,8 +86,11 @@ public struct BioVecMapper<Translator: PhysicalTranslator>: ~Copyable {
     self._maxBytes = limits.maxRequestBytes
     self._maxSegments = limits.maxSegments
     self._vbm = limits.virtBoundaryMask
+    self._boundaryMask = limits.segmentBoundaryMask
+    self._segmentMax = UInt64(limits.maxSegmentSize) - 1
     self._alignMask = UInt(limits.dmaAlignment)
     self._blockSize = Int(limits.logicalBlockSize)
+    self._bounce = misalignment == .bounce
   }
 
   /// The holds kept so far (for ``extractNextRequest(from:into:options:)``).
@@ -126,31 +127,30 @@ public struct BioVecMapper<Translator: PhysicalTranslator>: ~Copyable {
   public mutating func mapNextRequest<S: IterSegmentSource>(
     from iter: inout IovIter<S>, into request: inout BioVecRequest
   ) throws(DMAError) -> Bool {
-    try _begin(&request)
+    var builder = try _builder(&request)
     guard iter.count > 0 else { return false }
     var handled = 0
-    var failure: DMAError? = nil
     let walked = unsafe iter.iterateAndAdvance(maxCount: iter.count) { (chunk, progress) -> Int in
       guard progress == handled else {
-        failure = .noMemory(offset: handled)
+        builder.fail(.noMemory(offset: handled))
         return 0
       }
-      let address = UInt(bitPattern: chunk.baseAddress)
       do throws(DMAError) {
-        let n = try _feed(&request, address: address, length: chunk.count)
-        handled += n
+        let n = try _feed(&builder, address: UInt(bitPattern: chunk.baseAddress), length: chunk.count)
+        handled &+= n
         return n
       } catch {
-        failure = error
+        builder.fail(error)
         return 0
       }
     }
-    if failure == nil, walked != handled { failure = .noMemory(offset: handled) }
-    if let failure {
+    if walked != handled { builder.fail(.noMemory(offset: handled)) }
+    if let failure = builder.takeFailure() {
       try _rewind(&iter, by: walked)
       request._reset()
       throw failure
     }
+    builder.commit(into: &request)
     try _finish(&request, iter: &iter, consumed: handled)
     return true
   }
@@ -179,14 +179,14 @@ public struct BioVecMapper<Translator: PhysicalTranslator>: ~Copyable {
   public mutating func extractNextRequest<S: IterSegmentSource>(
     from iter: inout IovIter<S>, into request: inout BioVecRequest, options: IterExtractionOptions = []
   ) throws(DMAError) -> Bool {
-    try _begin(&request)
+    var builder = try _builder(&request)
     guard iter.count > 0 else { return false }
     let pageSize = IterPage.size
     var consumed = 0
     do throws(DMAError) {
       extraction: while iter.count > 0 {
-        if request.byteCount == _maxBytes {
-          request._end = .maxBytes
+        if unsafe builder._s.pointee.bytes == _maxBytes {
+          unsafe builder._s.pointee.end = .maxBytes
           break
         }
         // Whole pieces, not the request's byte budget: a piece's alignment is
@@ -214,7 +214,7 @@ public struct BioVecMapper<Translator: PhysicalTranslator>: ~Copyable {
             length += Swift.min(pageSize, count - done - length)
             k += 1
           }
-          let n = try _feed(&request, address: start, length: length)
+          let n = try _feed(&builder, address: start, length: length)
           done += n
           if n < length {
             let unused = count - done
@@ -229,20 +229,23 @@ public struct BioVecMapper<Translator: PhysicalTranslator>: ~Copyable {
       request._reset()
       throw error
     }
+    builder.commit(into: &request)
     try _finish(&request, iter: &iter, consumed: consumed)
     return true
   }
 
   // MARK: - The engine
 
+  /// Checks the request buffer, empties it, and starts a request in it.
   @inlinable
-  internal mutating func _begin(_ request: inout BioVecRequest) throws(DMAError) {
+  internal func _builder(_ request: inout BioVecRequest) throws(DMAError) -> _RequestBuilder {
     guard request.capacity >= _maxSegments else {
       throw .requestBufferTooSmall(capacity: request.capacity, maxSegments: _maxSegments)
     }
     request._reset()
-    _open = false
-    _piece = 0
+    return unsafe _RequestBuilder(
+      base: request._base, state: request._state, maxBytes: _maxBytes, maxSegments: _maxSegments, virtBoundaryMask: _vbm,
+      boundaryMask: _boundaryMask, segmentMax: _segmentMax)
   }
 
   @inlinable
@@ -291,104 +294,46 @@ public struct BioVecMapper<Translator: PhysicalTranslator>: ~Copyable {
     }
   }
 
-  /// Takes as much of one piece as the request can hold; returns the bytes taken.
-  @inlinable
-  internal mutating func _feed(
-    _ request: inout BioVecRequest, address: UInt, length: Int
-  ) throws(DMAError) -> Int {
+  /// Takes as much of one piece (`length` bytes at virtual `address`) as the
+  /// request in `builder` can hold; returns the bytes taken.
+  // `mutating` only so that `self` is passed by address: a borrowing call
+  // from the mutating callers copied the whole mapper (185 bytes) a piece.
+  @inlinable @inline(__always)
+  internal mutating func _feed(_ builder: inout _RequestBuilder, address: UInt, length: Int) throws(DMAError) -> Int {
     guard length > 0 else { return 0 }
     var bounce = false
-    if (address | UInt(length)) & _alignMask != 0 {
-      guard misalignment == .bounce else {
-        // A piece that only starts the next request is that request's problem.
-        let first = try translator.translate(address & ~tagMask, length: length)
-        guard _takes(&request, first) else { return 0 }
-        throw .misaligned(
-          piece: _piece, offset: request.byteCount, address: address, length: length,
-          alignmentMask: UInt32(_alignMask))
+    if (address | UInt(bitPattern: length)) & _alignMask != 0 {
+      guard _bounce else {
+        try _misaligned(&builder, address: address, length: length)
+        return 0
       }
       bounce = true
     }
     var done = 0
-    defer { _piece += 1 }
     while done < length {
-      let lookup = (address &+ UInt(done)) & ~tagMask
-      let left = length - done
+      let lookup = (address &+ UInt(bitPattern: done)) & ~tagMask
+      let left = length &- done
       let run = try translator.translate(lookup, length: left)
       guard run.length >= 1, run.length <= left else { throw .notTranslatable(address: lookup) }
-      let n = _add(&request, run, bounce: bounce)
-      done += n
+      let flags = bounce ? run.attributes.union(.needsBounce) : run.attributes
+      let n = builder.add(run, flags: flags, bounce: bounce)
+      done &+= n
       if n < run.length { break }
     }
+    unsafe builder._s.pointee.piece &+= 1
     return done
   }
 
-  /// Whether the request takes the first byte of `run` (unflagged); sets the
-  /// request's end when it does not.
-  @inlinable
-  internal func _takes(_ request: inout BioVecRequest, _ run: PhysicalRun) -> Bool {
-    if request.byteCount == _maxBytes {
-      request._end = .maxBytes
-      return false
-    }
-    if _open && run.region == _openRegion {
-      let last = request._last
-      if last.flags == run.attributes && last.endAddress == run.address && UInt64(last.length) < _openMax {
-        return true
-      }
-    }
-    if request.count == _maxSegments {
-      request._end = .maxSegments
-      return false
-    }
-    if _vbm != 0 && request.count > 0 && (request._last.endAddress | run.address) & _vbm != 0 {
-      request._end = .virtBoundaryGap
-      return false
-    }
-    return true
-  }
-
-  /// Adds one physical run; returns the bytes taken (fewer when the request is full).
-  @inlinable
-  internal mutating func _add(_ request: inout BioVecRequest, _ run: PhysicalRun, bounce: Bool) -> Int {
-    var done = 0
-    let flags = bounce ? run.attributes.union(.needsBounce) : run.attributes
-    while done < run.length {
-      let p = run.address &+ UInt64(done)
-      let left = UInt64(run.length - done)
-      let room = UInt64(_maxBytes - request.byteCount)
-      if room == 0 {
-        request._end = .maxBytes
-        return done
-      }
-      if _open && (!bounce || _openPiece == _piece) && run.region == _openRegion {
-        var last = request._last
-        if last.flags == flags && last.endAddress == p && UInt64(last.length) < _openMax {
-          let take = Swift.min(left, _openMax - UInt64(last.length), room)
-          last.length += UInt32(take)
-          request._last = last
-          request._byteCount += Int(take)
-          done += Int(take)
-          continue
-        }
-      }
-      if request.count == _maxSegments {
-        request._end = .maxSegments
-        return done
-      }
-      if _vbm != 0 && request.count > 0 && (request._last.endAddress | p) & _vbm != 0 {
-        request._end = .virtBoundaryGap
-        return done
-      }
-      let segment = limits.maxSegmentBytes(at: p, length: UInt64.max)
-      let take = Swift.min(left, segment, room)
-      request._append(BioVec(address: p, length: UInt32(take), flags: flags))
-      _open = true
-      _openPiece = _piece
-      _openMax = segment
-      _openRegion = run.region
-      done += Int(take)
-    }
-    return done
+  /// A misaligned piece under ``MisalignmentPolicy/fail``: the error, unless
+  /// the request ends before the piece (then it is the next request's
+  /// problem, and this returns). Out of line: the hot loop stays small.
+  @inlinable @inline(never)
+  internal func _misaligned(_ builder: inout _RequestBuilder, address: UInt, length: Int) throws(DMAError) {
+    let first = try translator.translate(address & ~tagMask, length: length)
+    guard builder.takes(first) else { return }
+    throw .misaligned(
+      piece: unsafe builder._s.pointee.piece, offset: unsafe builder._s.pointee.bytes, address: address,
+      length: length,
+      alignmentMask: UInt32(truncatingIfNeeded: _alignMask))
   }
 }

@@ -43,6 +43,8 @@ public enum RequestEnd: Hashable, Sendable, CustomStringConvertible {
 @safe
 public struct BioVecRequest: ~Copyable {
   @usableFromInline internal let _base: UnsafeMutablePointer<BioVec>
+  /// The mapper's state while it builds a request into this buffer.
+  @usableFromInline internal let _state: UnsafeMutablePointer<_RequestState>
   /// The most chunks the buffer holds.
   public let capacity: Int
   @usableFromInline internal var _count: Int
@@ -58,10 +60,12 @@ public struct BioVecRequest: ~Copyable {
 
   /// A buffer with room for `capacity` chunks (clamped to `1...65535`).
   ///
-  /// - Complexity: O(1) (one allocation).
+  /// - Complexity: O(1) (two allocations).
   public init(capacity: Int) {
     let n = Swift.min(Swift.max(capacity, 1), DMALimits.maxSegmentsLimit)
     unsafe _base = .allocate(capacity: n)
+    unsafe _state = .allocate(capacity: 1)
+    unsafe _state.initialize(to: _RequestState())
     self.capacity = n
     self._count = 0
     self._byteCount = 0
@@ -70,13 +74,15 @@ public struct BioVecRequest: ~Copyable {
 
   /// A buffer with room for `limits.maxSegments` chunks.
   ///
-  /// - Complexity: O(1) (one allocation).
+  /// - Complexity: O(1) (two allocations).
   public init(for limits: DMALimits) {
     self.init(capacity: limits.maxSegments)
   }
 
   deinit {
     unsafe _base.deallocate()
+    unsafe _state.deinitialize(count: 1)
+    unsafe _state.deallocate()
   }
 
   /// Whether the request has no chunks.

@@ -16,6 +16,10 @@ public struct PagePoolTranslator: ReversiblePhysicalTranslator, Sendable {
   public let pool: PagePool
   /// The physical address of frame 0.
   public let base: UInt64
+  // The arena's bounds, copied out of the pool: no load through the class
+  // reference a piece.
+  private let _start: UInt
+  private let _size: UInt
 
   /// Creates a translator over `pool`'s arena.
   ///
@@ -26,6 +30,8 @@ public struct PagePoolTranslator: ReversiblePhysicalTranslator, Sendable {
   public init(pool: PagePool, base: UInt64 = 0) {
     self.pool = pool
     self.base = base
+    self._start = pool.address
+    self._size = UInt(pool.byteCount)
   }
 
   /// The frame address of `address`, contiguous to the end of the arena.
@@ -33,13 +39,12 @@ public struct PagePoolTranslator: ReversiblePhysicalTranslator, Sendable {
   /// - Throws: ``DMAError/notTranslatable(address:)`` outside the arena.
   /// - Complexity: O(1).
   public func translate(_ address: UInt, length: Int) throws(DMAError) -> PhysicalRun {
-    let start = pool.address
-    guard address >= start, address - start < UInt(pool.byteCount) else {
+    let offset = address &- _start
+    guard address >= _start, offset < _size else {
       throw .notTranslatable(address: address)
     }
-    let offset = address - start
-    let room = UInt(pool.byteCount) - offset
-    return PhysicalRun(address: base &+ UInt64(offset), length: Swift.min(length, Int(room)))
+    let room = _size &- offset
+    return PhysicalRun(address: base &+ UInt64(offset), length: Swift.min(length, Int(bitPattern: room)))
   }
 
   /// The arena address of the byte at frame address `address`.

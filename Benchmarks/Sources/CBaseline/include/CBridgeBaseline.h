@@ -57,4 +57,21 @@ typedef struct cbb_limits {
 long cbb_map_requests(const cbb_run *pieces, size_t n, const cbb_limits *lim, cbb_vec *req,
                       cbb_vec *all, size_t all_cap, size_t *requests);
 
+/// A page pool's arena as a translator: virtual `start` to `start + size` is
+/// physical `phys_base` on (as IterBridge's `PagePoolTranslator`).
+typedef struct cbb_pool {
+  uintptr_t start;
+  uint64_t size;
+  uint64_t phys_base;
+} cbb_pool;
+
+/// The whole job of `BioVecMapper.mapNextRequest` with a `PagePoolTranslator`:
+/// as `cbb_map_requests`, but the `n` segments are (virtual address, len)
+/// and each piece is translated through `pool` when it is fed (checked against
+/// the arena, one run to the end of the arena), then split and merged.
+/// Returns as `cbb_map_requests`, and -5 for an address outside the arena.
+long cbb_map_segments(const cbb_run *segments, size_t n, const cbb_pool *pool,
+                      const cbb_limits *lim, cbb_vec *req, cbb_vec *all, size_t all_cap,
+                      size_t *requests);
+
 #endif
