@@ -173,6 +173,18 @@ struct ChainTests {
     #expect(try iter.read(upTo: 10) == [1, 2, 3, 4, 5])
   }
 
+  /// A chain is a handle: a copy of the value shares the storage.
+  @Test func copiesOfAChainShareItsStorage() throws {
+    let chain = IterChain(direction: .source)
+    let copy = chain
+    try copy.append(StaccatoSource(contents: [9, 8, 7], segmentSizes: [1, 2]))
+    #expect(chain.segmentCount == 2)
+    var iter = try IovIter(chain)
+    #expect(try iter.read(upTo: 10) == [9, 8, 7])
+    let independent = IterChain(direction: .source)
+    #expect(independent.segmentCount == 0)
+  }
+
   @Test func nestedChainsAndTheSameMemberTwice() throws {
     let inner = try IterChain(direction: .source, members: [
       StaccatoSource(contents: [1, 2], segmentSizes: [1, 1]),

@@ -53,6 +53,14 @@ internal final class _IterChainStorage {
 /// var iter = try IovIter(chain, direction: .source)
 /// ```
 ///
+/// **A chain is a handle.** `IterChain` is a struct that holds a reference to
+/// one shared, append-only storage, and ``append(_:)-(S)`` is not `mutating`:
+/// every copy of a chain value, and every cursor built over it, sees what any
+/// of them appends, as a `let` holding a class instance would. Make a new
+/// chain (``init(direction:)``) for an independent one. This is what lets a
+/// producer append while consumers walk, as the kernel's netfs grows a folio
+/// queue under a live iterator.
+///
 /// - Members are sources of any kind (including kinds from outside the
 ///   package, and other chains: nesting and the same member twice are both
 ///   allowed, unlike `ITER_ITERLIST`), or cursors, whose remaining bytes (from
