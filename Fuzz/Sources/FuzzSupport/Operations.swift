@@ -24,7 +24,9 @@ extension FuzzInput {
     let huge = total > Int.max / 2
     while !isEmpty && ops.count < limit {
       let pick = Int(u8())
-      let op = memory ? pick % 23 : [4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 20][pick % 12]
+      // Without memory, the last picks (252...) go to the later operations,
+      // so that inputs written before them decode as they did.
+      let op = memory ? pick % 23 : pick >= 252 ? 22 : [4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 20][pick % 12]
       switch op {
       case 0: ops.append(.copy(size(total), ModelOperation.CopyForm.allCases[below(4)], seed: UInt64(u8())))
       case 1: ops.append(.full(size(total), seed: UInt64(u8())))
@@ -65,7 +67,26 @@ extension FuzzInput {
       case 19: ops.append(.peek)
       case 20: ops.append(.dup(arg(hint: total)))
       case 21: ops.append(.nextChunk(arg(hint: total)))
-      default: ops.append(.memoryCheck)
+      default:
+        // One more byte picks among the memory check and the later operations,
+        // so that inputs written before them decode as they did.
+        let more = Int(u8())
+        switch memory ? more % 7 : [0, 3, 5][more % 3] {
+        case 1:
+          var answers: [Int?] = []
+          for _ in 0..<(1 + below(4)) { answers.append(u8() % 4 == 0 ? arg(hint: 64) : nil) }
+          let throwAt = Int(u8() % 8)
+          ops.append(.iterate(maxCount: arg(hint: total), answers: answers, throwAt: throwAt < 5 ? throwAt : nil))
+        case 2: ops.append(.chunkWalk(maxCount: arg(hint: total), stopAt: Int(u8() % 8), throwing: bool()))
+        case 3: ops.append(.extend(arg(hint: 4)))
+        case 4: ops.append(.fullBuffer(size(total), span: bool(), seed: UInt64(u8())))
+        case 5: ops.append(.gatherSpan(capacity: below(10), maxBytes: arg(hint: total)))
+        case 6:
+          let maxBytes = arg(hint: total)
+          let maxPages = u8() % 4 == 0 ? arg(hint: 1) : 1 + below(8)
+          ops.append(.extractP2P(maxBytes: maxBytes, maxPages: maxPages, retain: bool()))
+        default: ops.append(.memoryCheck)
+        }
       }
     }
     return ops
