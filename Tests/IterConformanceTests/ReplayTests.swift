@@ -37,6 +37,11 @@ struct ReplayTests {
     .extractP2P(maxBytes: 40, maxPages: 2, retain: false), .extractP2P(maxBytes: 7, maxPages: 1, retain: true),
     .extractP2P(maxBytes: -1, maxPages: 1, retain: false), .extractP2P(maxBytes: 1, maxPages: 0, retain: true),
     .memoryCheck,
+    // Second cursors: split pieces and copies, each against its own model.
+    .splitRun(40, head: [.copy(5, .buffer, seed: 15), .advance(3), .revert(9), .revert(2), .save, .restore(0)],
+      tail: [.advance(10), .revert(11), .full(7, seed: 16), .extend(1), .splitAt(4)]),
+    .splitRun(-1, head: [], tail: []), .splitRun(1_000_000, head: [.iterate(maxCount: 9, answers: [2], throwAt: nil)], tail: []),
+    .save, .copyRun([.advance(6), .restore(0), .zero(4), .nextChunk(3), .reexpand(1)]), .memoryCheck,
   ]
 
   static func source() -> StaccatoSource {
@@ -138,18 +143,26 @@ struct ReplayTests {
     return (kind, moved)
   }
 
-  /// A segment that moves after the model took its layout: the cursor reads
-  /// other bytes than the model has, at the first copy that reaches it.
-  @Test func segmentThatMovesFailsAtTheFirstCopyThatSeesIt() {
-    let (kind, moved) = Self.kindWhoseLastSegmentMoves()
-    // The cursor is built before the first operation is asked for.
-    let ops = [ModelOperation.copy(200, .array, seed: 0), .copy(200, .array, seed: 0)].lazy.map { op in
+  /// Replays `operations` on a source cursor over ``kindWhoseLastSegmentMoves()``,
+  /// whose segment moves once the cursor is built (when the first operation
+  /// is asked for), and expects a failure.
+  static func failureAfterTheSegmentMoves(
+    _ operations: [ModelOperation], sourceLocation: SourceLocation = #_sourceLocation
+  ) -> ModelReplayFailure? {
+    let (kind, moved) = kindWhoseLastSegmentMoves()
+    let ops = operations.lazy.map { op in
       moved.yes = true
       return op
     }
-    let failure = #expect(throws: ModelReplayFailure.self) {
+    return #expect(throws: ModelReplayFailure.self, sourceLocation: sourceLocation) {
       try replayModel(ops, over: kind, direction: .source)
     }
+  }
+
+  /// A segment that moves after the model took its layout: the cursor reads
+  /// other bytes than the model has, at the first copy that reaches it.
+  @Test func segmentThatMovesFailsAtTheFirstCopyThatSeesIt() {
+    let failure = Self.failureAfterTheSegmentMoves([.copy(200, .array, seed: 0), .copy(200, .array, seed: 0)])
     #expect(failure?.step == 1, "\(String(describing: failure))")
     #expect(failure?.message.contains("differ from the model") == true, "\(String(describing: failure))")
   }
@@ -164,16 +177,18 @@ struct ReplayTests {
     .gatherSpan(capacity: 9, maxBytes: .max), .extractP2P(maxBytes: 1, maxPages: 1, retain: false),
   ])
   func movedSegmentFailsAtTheWalk(op: ModelOperation) {
-    let (kind, moved) = Self.kindWhoseLastSegmentMoves()
     let prefix: [ModelOperation] = op.isExtraction ? [.advance(203)] : []
-    let ops = ([ModelOperation.advance(0)] + prefix + [op]).lazy.map { op in
-      moved.yes = true
-      return op
-    }
-    let failure = #expect(throws: ModelReplayFailure.self) {
-      try replayModel(ops, over: kind, direction: .source)
-    }
+    let failure = Self.failureAfterTheSegmentMoves([.advance(0)] + prefix + [op])
     #expect(failure?.operation == op, "\(String(describing: failure))")
+  }
+
+  /// A piece of a split runs its operations against its own model: a bug
+  /// seen through it is named with the piece, the step and the operation.
+  @Test func movedSegmentSeenThroughASplitPieceFails() {
+    let split = ModelOperation.splitRun(50, head: [.advance(1)], tail: [.advance(1), .copy(200, .buffer, seed: 0)])
+    let failure = Self.failureAfterTheSegmentMoves([.advance(0), .copyRun([.advance(2)]), split])
+    #expect(failure?.step == 2, "\(String(describing: failure))")
+    #expect(failure?.message.contains("the tail of split(at: 50), step 1 (copy 200 (buffer))") == true, "\(String(describing: failure))")
   }
 
   /// The walker's clamp and stop rules are the model's: a body that returns

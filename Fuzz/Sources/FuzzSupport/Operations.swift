@@ -19,10 +19,20 @@ extension FuzzInput {
   /// are decoded.
   public mutating func operations(total: Int, memory: Bool, limit: Int = 400) -> [ModelOperation] {
     var ops: [ModelOperation] = []
+    while !isEmpty && ops.count < limit {
+      ops += operation(total: total, memory: memory, nested: false)
+    }
+    return ops
+  }
+
+  /// Decodes one operation (none when its arguments do not suit `total`);
+  /// with `nested`, no operation that runs others on a second cursor.
+  private mutating func operation(total: Int, memory: Bool, nested: Bool) -> [ModelOperation] {
+    var ops: [ModelOperation] = []
     // Queries and the misuse checks count pages and extents with plain
     // arithmetic; no real memory is this large.
     let huge = total > Int.max / 2
-    while !isEmpty && ops.count < limit {
+    do {
       let pick = Int(u8())
       // Without memory, the last picks (252...) go to the later operations,
       // so that inputs written before them decode as they did.
@@ -71,7 +81,7 @@ extension FuzzInput {
         // One more byte picks among the memory check and the later operations,
         // so that inputs written before them decode as they did.
         let more = Int(u8())
-        switch memory ? more % 7 : [0, 3, 5][more % 3] {
+        switch memory ? more % 9 : [0, 3, 5, 7, 8][more % 5] {
         case 1:
           var answers: [Int?] = []
           for _ in 0..<(1 + below(4)) { answers.append(u8() % 4 == 0 ? arg(hint: 64) : nil) }
@@ -85,11 +95,22 @@ extension FuzzInput {
           let maxBytes = arg(hint: total)
           let maxPages = u8() % 4 == 0 ? arg(hint: 1) : 1 + below(8)
           ops.append(.extractP2P(maxBytes: maxBytes, maxPages: maxPages, retain: bool()))
+        case 7 where !nested:
+          // Operations on both pieces of a split.
+          let n = arg(hint: total / 2)
+          let head = operations(count: below(4), total: total, memory: memory)
+          ops.append(.splitRun(n, head: head, tail: operations(count: below(4), total: total, memory: memory)))
+        case 8 where !nested: ops.append(.copyRun(operations(count: 1 + below(4), total: total, memory: memory)))
         default: ops.append(.memoryCheck)
         }
       }
     }
     return ops
+  }
+
+  /// Up to `count` operations for a second cursor.
+  private mutating func operations(count: Int, total: Int, memory: Bool) -> [ModelOperation] {
+    (0..<count).flatMap { _ in operation(total: total, memory: memory, nested: true) }
   }
 
   /// The size of a copy: an argument clamped to `0...maxCopy`.

@@ -87,6 +87,13 @@ public enum ModelOperation: Hashable, Sendable, CustomStringConvertible {
   case gatherSpan(capacity: Int, maxBytes: Int)
   /// `iov_iter_extract_pages` with ``IterExtractionOptions/allowP2PDMA``.
   case extractP2P(maxBytes: Int, maxPages: Int, retain: Bool)
+  /// Split at `n`, then run `head` on the head piece and `tail` on the tail,
+  /// each against its own model (on a destination, both write the memory the
+  /// cursor describes); the cursor itself must not move.
+  case splitRun(Int, head: [ModelOperation], tail: [ModelOperation])
+  /// Run `operations` on a copy of the cursor, against its own model (it may
+  /// restore the cursor's saved states); the cursor itself must not move.
+  case copyRun([ModelOperation])
 
   /// The operation as one line of a minimal failing sequence.
   public var description: String {
@@ -122,6 +129,8 @@ public enum ModelOperation: Hashable, Sendable, CustomStringConvertible {
     case .fullBuffer(let n, let span, _): "full copy \(n) (\(span ? "span" : "buffer"))"
     case .gatherSpan(let c, let m): "gather into a span of \(c) iovecs, max \(m == .max ? "all" : String(m)) bytes"
     case .extractP2P(let b, let p, let r): "extract max \(b) bytes, \(p) pages, allowP2PDMA\(r ? ", retain" : "")"
+    case .splitRun(let n, let head, let tail): "split at \(n), then head \(head), tail \(tail)"
+    case .copyRun(let operations): "on a copy: \(operations)"
     }
   }
 
@@ -135,7 +144,7 @@ public enum ModelOperation: Hashable, Sendable, CustomStringConvertible {
       let n = Int.random(in: 0...(top + 16), using: &rng)
       return Bool.random(using: &rng) ? n : n / 4
     }
-    switch Int.random(in: 0..<37, using: &rng) {
+    switch Int.random(in: 0..<39, using: &rng) {
     case 0, 1, 2: return .copy(size(count), .buffer, seed: rng.next())
     case 3: return .copy(size(count), ModelOperation.CopyForm.allCases.randomElement(using: &rng)!, seed: rng.next())
     case 4: return .copy(size(count), .outputSpan, seed: rng.next())
@@ -190,7 +199,31 @@ public enum ModelOperation: Hashable, Sendable, CustomStringConvertible {
       return .extractP2P(
         maxBytes: Int.random(in: 0...(count + 64), using: &rng), maxPages: Int.random(in: 1...5, using: &rng),
         retain: Bool.random(using: &rng))
+    case 36, 37:
+      // A few operations on a second cursor, drawn as for the first.
+      func some(_ count: Int) -> [ModelOperation] {
+        (0..<Int.random(in: 0...3, using: &rng)).map { _ in
+          var op: ModelOperation
+          repeat {
+            op = random(count: count, consumed: 0, reexpandLimit: count, using: &rng)
+          } while op.isRun
+          return op
+        }
+      }
+      if Bool.random(using: &rng) { return .copyRun(some(count)) }
+      let n = size(count)
+      return .splitRun(n, head: some(min(n, count)), tail: some(count - min(n, count)))
     default: return .memoryCheck
+    }
+  }
+}
+
+extension ModelOperation {
+  /// Whether the operation runs operations on a second cursor.
+  var isRun: Bool {
+    switch self {
+    case .splitRun, .copyRun: true
+    default: false
     }
   }
 }

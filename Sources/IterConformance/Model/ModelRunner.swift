@@ -29,6 +29,8 @@ final class ModelRunner<S: IterSegmentSource> {
   let aliased: Bool
   var iter: IovIter<S>
   var data: [UInt8]
+  /// The model offset of the cursor's first byte: 0, or where a split piece starts.
+  let base: Int
   var pos = 0
   var count: Int
   var saved: [(state: IterState, pos: Int, count: Int)] = []
@@ -47,6 +49,7 @@ final class ModelRunner<S: IterSegmentSource> {
     self.retentionProbe = retentionProbe
     self.readsMemory = readsMemory
     self.aliased = isDestination && readsMemory && layout.hasAliases
+    self.base = 0
     if isDestination && readsMemory { layout.write(seededBytes(layout.total, seed: memorySeed)) }
     data = readsMemory ? layout.read() : []
     var rng = SeededGenerator(seed: countSeed)
@@ -56,12 +59,33 @@ final class ModelRunner<S: IterSegmentSource> {
     foreign = try IovIter(UnsafeSegmentList([]), direction: direction).saveState()
   }
 
+  /// A model of `cursor`, split from `parent`'s cursor or a copy of it, whose
+  /// first byte is at the model's offset `base`, over the memory as `parent`
+  /// has it now; a copy (`sharesStates`) may restore `parent`'s saved states.
+  init(cursor: IovIter<S>, base: Int, of parent: ModelRunner, sharesStates: Bool) {
+    source = parent.source
+    layout = parent.layout
+    direction = parent.direction
+    isDestination = parent.isDestination
+    retentionProbe = parent.retentionProbe
+    readsMemory = parent.readsMemory
+    aliased = parent.aliased
+    data = parent.data
+    foreign = parent.foreign
+    self.base = base
+    iter = cursor
+    pos = base + cursor.consumedCount
+    count = cursor.count
+    extent = pos + cursor.reexpandLimit
+    if sharesStates { saved = parent.saved }
+  }
+
   // MARK: - Checks
 
   func checkState() throws(ModelDivergence) {
     guard iter.count == count else { throw ModelDivergence(message: "count is \(iter.count), model \(count)") }
-    guard iter.consumedCount == pos else {
-      throw ModelDivergence(message: "consumedCount is \(iter.consumedCount), model \(pos)")
+    guard iter.consumedCount == pos - base else {
+      throw ModelDivergence(message: "consumedCount is \(iter.consumedCount), model \(pos - base)")
     }
     guard iter.reexpandLimit == extent - pos else {
       throw ModelDivergence(message: "reexpandLimit is \(iter.reexpandLimit), model \(extent - pos)")
@@ -241,9 +265,9 @@ final class ModelRunner<S: IterSegmentSource> {
       try iter.advance(by: n)
       moved(min(n, count))
     case .revert(let r):
-      if r > pos {
-        let consumed = pos
-        try expectFailure("revert \(r) with \(pos) consumed", { try iter.revert(by: r) },
+      if r > pos - base {
+        let consumed = pos - base
+        try expectFailure("revert \(r) with \(consumed) consumed", { try iter.revert(by: r) },
           matches: { $0 == .revertPastStart(requested: r, consumed: consumed) })
       } else {
         try iter.revert(by: r)
@@ -467,7 +491,7 @@ final class ModelRunner<S: IterSegmentSource> {
         let length = try fillNextMutableChunk(&local, n, with: 0xC3)
         iter = local
         // Memoryless bytes before the chunk were skipped: find where the chunk lies.
-        let moved = iter.consumedCount - pos
+        let moved = iter.consumedCount - (pos - base)
         if length > 0 { store([UInt8](repeating: 0xC3, count: length)[...], at: pos + moved - length) }
         self.moved(moved)
       } else {
@@ -537,6 +561,24 @@ final class ModelRunner<S: IterSegmentSource> {
       }
     case .memoryCheck:
       try checkMemory()
+    case .splitRun(let n, let headOperations, let tailOperations):
+      let before = iter.saveState()
+      let (head, tail) = try iter.split(at: n)
+      let first = ModelRunner(cursor: head, base: pos, of: self, sharesStates: false)
+      try first.replay(headOperations, "the head of split(at: \(n))")
+      let second = ModelRunner(cursor: tail, base: pos + min(n, count), of: self, sharesStates: false)
+      second.data = first.data
+      try second.replay(tailOperations, "the tail of split(at: \(n))")
+      data = second.data
+      guard iter.saveState() == before else { throw ModelDivergence(message: "the pieces' operations moved the cursor") }
+    case .copyRun(let operations):
+      let before = iter.saveState()
+      let copy = ModelRunner(cursor: iter, base: base, of: self, sharesStates: true)
+      try copy.replay(operations, "a copy of the cursor")
+      data = copy.data
+      guard iter.saveState() == before, iter.count == count else {
+        throw ModelDivergence(message: "the copy's operations moved the cursor")
+      }
     }
   }
 

@@ -81,8 +81,7 @@ public func replayModel<S: IterSegmentSource>(
   var step = 0
   for op in operations {
     do {
-      if let problem = runner.unreplayable(op) { throw ModelDivergence(message: "not replayable: \(problem)") }
-      if try !runner.refuseInvalidArguments(op) { try runner.run(op) }
+      try runner.replay(op)
       if let held, let probe = retentionProbe, probe() != held {
         throw ModelDivergence(message: "\(probe()) retentions held after the step, \(held) before the run")
       }
@@ -99,6 +98,26 @@ public func replayModel<S: IterSegmentSource>(
 }
 
 extension ModelRunner {
+  /// Runs `op` as ``replayModel`` does: refused when the model cannot stand
+  /// for it, as a call that must throw when an argument is out of range.
+  func replay(_ op: ModelOperation) throws(ModelDivergence) {
+    if let problem = unreplayable(op) { throw ModelDivergence(message: "not replayable: \(problem)") }
+    if try !refuseInvalidArguments(op) { try run(op) }
+  }
+
+  /// Runs `operations` on this (second) cursor's model; a divergence names
+  /// `cursor`, the step and the operation.
+  func replay(_ operations: [ModelOperation], _ cursor: @autoclosure () -> String) throws(ModelDivergence) {
+    for (step, op) in operations.enumerated() {
+      do {
+        try replay(op)
+      } catch {
+        throw ModelDivergence(message: "\(cursor()), step \(step) (\(op)): \(error.message)")
+      }
+    }
+    try checkState()
+  }
+
   /// Why the model cannot run `op` (an argument it cannot stand for, or
   /// memory it may not touch), or `nil`.
   func unreplayable(_ op: ModelOperation) -> String? {
@@ -149,7 +168,7 @@ extension ModelRunner {
       (expected, call) = (.negativeCount(argument: "n", value: n), { try self.iter.truncate(to: n) })
     case .reexpand(let n) where n < 0:
       (expected, call) = (.negativeCount(argument: "n", value: n), { try self.iter.reexpand(to: n) })
-    case .splitAt(let n) where n < 0:
+    case .splitAt(let n) where n < 0, .splitRun(let n, _, _) where n < 0:
       (expected, call) = (.negativeCount(argument: "n", value: n), { _ = try self.iter.split(at: n) })
     case .splitPieces(let n)
     where n < 1 || (count > 0 && (count - 1) / n + 1 > IovIter<S>.maxSplitPieceCount):
@@ -247,6 +266,8 @@ extension ModelOperation {
     case .copy, .full, .wrongDirection, .zero, .extract, .iteratorCopy, .checksum, .walker, .peek, .nextChunk,
       .iterate, .chunkWalk, .fullBuffer, .extractP2P:
       true
+    case .splitRun(_, let head, let tail): (head + tail).contains { $0.touchesMemory }
+    case .copyRun(let operations): operations.contains { $0.touchesMemory }
     case .advance, .revert, .truncate, .reexpand, .save, .restore, .badArguments, .queries, .gather, .splitAt,
       .splitPieces, .dup, .memoryCheck, .extend, .gatherSpan:
       false
