@@ -29,6 +29,24 @@ struct ReplayTests {
     .gather(capacity: 1, maxBytes: -8), .extract(maxBytes: -9, maxPages: 1, retain: false),
     .extract(maxBytes: 9, maxPages: 0, retain: false), .queries(pageLimit: -10), .nextChunk(-11), .dup(-12),
     .zero(-13), .walker(maxCount: -1, budget: 4), .copy(1 << 20, .buffer, seed: 10),
+    // Walk bodies that return out-of-range amounts, stop early or throw.
+    .iterate(maxCount: 80, answers: [nil, 3, -1], throwAt: nil), .iterate(maxCount: 200, answers: [nil, 1_000_000], throwAt: 2),
+    .iterate(maxCount: -5, answers: [], throwAt: 0), .iterate(maxCount: .max, answers: [-7], throwAt: nil),
+    .chunkWalk(maxCount: 100, stopAt: 1, throwing: false), .chunkWalk(maxCount: .max, stopAt: 2, throwing: true),
+    .chunkWalk(maxCount: -1, stopAt: 0, throwing: true), .chunkWalk(maxCount: 70, stopAt: -1, throwing: true),
+    // Growth (taken in only when the count left bytes out), the other forms.
+    .extend(0), .extend(30), .extend(1_000_000), .extend(.max), .extend(-2), .fullBuffer(8, span: false, seed: 11),
+    .fullBuffer(9, span: true, seed: 12), .fullBuffer(100_000, span: true, seed: 13),
+    .fullBuffer(100_000, span: false, seed: 14), .gatherSpan(capacity: 3, maxBytes: .max),
+    .gatherSpan(capacity: 2, maxBytes: 5), .gatherSpan(capacity: 1, maxBytes: -3),
+    .extractP2P(maxBytes: 40, maxPages: 2, retain: false), .extractP2P(maxBytes: 7, maxPages: 1, retain: true),
+    .extractP2P(maxBytes: -1, maxPages: 1, retain: false), .extractP2P(maxBytes: 1, maxPages: 0, retain: true),
+    .memoryCheck,
+    // Second cursors: split pieces and copies, each against its own model.
+    .splitRun(40, head: [.copy(5, .buffer, seed: 15), .advance(3), .revert(9), .revert(2), .save, .restore(0)],
+      tail: [.advance(10), .revert(11), .full(7, seed: 16), .extend(1), .splitAt(4)]),
+    .splitRun(-1, head: [], tail: []), .splitRun(1_000_000, head: [.iterate(maxCount: 9, answers: [2], throwAt: nil)], tail: []),
+    .save, .copyRun([.advance(6), .restore(0), .zero(4), .nextChunk(3), .reexpand(1)]), .memoryCheck,
   ]
 
   static func source() -> StaccatoSource {
@@ -116,25 +134,172 @@ struct ReplayTests {
     #expect(failure?.message.contains("retentions") == true, "\(String(describing: failure))")
   }
 
-  /// A segment that moves after the model took its layout: the cursor reads
-  /// other bytes than the model has, at the first copy that reaches it.
-  @Test func segmentThatMovesFailsAtTheFirstCopyThatSeesIt() {
-    final class Moved: @unchecked Sendable { var yes = false }
+  /// Whether the last segment of ``kindWhoseLastSegmentMoves()`` has moved.
+  final class Moved: @unchecked Sendable { var yes = false }
+
+  /// A kind whose last segment moves one byte up once `yes` is set.
+  static func kindWhoseLastSegmentMoves() -> (Kind, Moved) {
     let moved = Moved()
-    var kind = Kind(inner: Self.source())
+    var kind = Kind(inner: source())
     let last = kind.inner.segmentCount - 1
     kind.segmentHook = { index, s in
       index == last && moved.yes ? IterSegment(base: s.base! + 1, count: s.count) : s
     }
-    // The cursor is built before the first operation is asked for.
-    let ops = [ModelOperation.copy(200, .array, seed: 0), .copy(200, .array, seed: 0)].lazy.map { op in
+    return (kind, moved)
+  }
+
+  /// Replays `operations` on a source cursor over ``kindWhoseLastSegmentMoves()``,
+  /// whose segment moves once the cursor is built (when the first operation
+  /// is asked for), and expects a failure.
+  static func failureAfterTheSegmentMoves(
+    _ operations: [ModelOperation], sourceLocation: SourceLocation = #_sourceLocation
+  ) -> ModelReplayFailure? {
+    let (kind, moved) = kindWhoseLastSegmentMoves()
+    let ops = operations.lazy.map { op in
       moved.yes = true
       return op
     }
-    let failure = #expect(throws: ModelReplayFailure.self) {
+    return #expect(throws: ModelReplayFailure.self, sourceLocation: sourceLocation) {
       try replayModel(ops, over: kind, direction: .source)
     }
+  }
+
+  /// A segment that moves after the model took its layout: the cursor reads
+  /// other bytes than the model has, at the first copy that reaches it.
+  @Test func segmentThatMovesFailsAtTheFirstCopyThatSeesIt() {
+    let failure = Self.failureAfterTheSegmentMoves([.copy(200, .array, seed: 0), .copy(200, .array, seed: 0)])
     #expect(failure?.step == 1, "\(String(describing: failure))")
     #expect(failure?.message.contains("differ from the model") == true, "\(String(describing: failure))")
+  }
+
+  /// A kind whose last segment moves after the model took its layout: each
+  /// walker, full copy and gather form compares what it is handed with the
+  /// model's addresses and bytes, so it fails at its own step.
+  @Test(arguments: [
+    ModelOperation.iterate(maxCount: .max, answers: [nil], throwAt: nil),
+    .iterate(maxCount: .max, answers: [nil], throwAt: 4), .chunkWalk(maxCount: .max, stopAt: 9, throwing: false),
+    .fullBuffer(300, span: true, seed: 0), .fullBuffer(300, span: false, seed: 0),
+    .gatherSpan(capacity: 9, maxBytes: .max), .extractP2P(maxBytes: 1, maxPages: 1, retain: false),
+  ])
+  func movedSegmentFailsAtTheWalk(op: ModelOperation) {
+    let prefix: [ModelOperation] = op.isExtraction ? [.advance(203)] : []
+    let failure = Self.failureAfterTheSegmentMoves([.advance(0)] + prefix + [op])
+    #expect(failure?.operation == op, "\(String(describing: failure))")
+  }
+
+  /// A piece of a split runs its operations against its own model: a bug
+  /// seen through it is named with the piece, the step and the operation.
+  @Test func movedSegmentSeenThroughASplitPieceFails() {
+    let split = ModelOperation.splitRun(50, head: [.advance(1)], tail: [.advance(1), .copy(200, .buffer, seed: 0)])
+    let failure = Self.failureAfterTheSegmentMoves([.advance(0), .copyRun([.advance(2)]), split])
+    #expect(failure?.step == 2, "\(String(describing: failure))")
+    #expect(failure?.message.contains("the tail of split(at: 50), step 1 (copy 200 (buffer))") == true, "\(String(describing: failure))")
+  }
+
+  /// The walker's clamp and stop rules are the model's: a body that returns
+  /// a negative amount stops the walk there, one that returns too much takes
+  /// the chunk, a throw leaves the cursor after the chunks before it.
+  @Test func walkerRulesMatchTheDocumentedSemantics() throws {
+    var iter = try IovIter(Self.source(), direction: .source)
+    struct Stop: Error {}
+    #expect(throws: Stop.self) {
+      try iter.iterateAndAdvance(maxCount: .max) { (_, progress) throws(Stop) -> Int in
+        if progress > 0 { throw Stop() }
+        return 1_000
+      }
+    }
+    // The first chunk is 1 byte (the empty segment is stepped over).
+    #expect(iter.consumedCount == 1)
+    try replayModel(
+      [.iterate(maxCount: .max, answers: [1_000], throwAt: 1), .iterate(maxCount: 10, answers: [-3], throwAt: nil)],
+      over: Self.source(), direction: .source)
+  }
+
+  /// Segments that disappear after the cursor is built: `extend(by:)` that the
+  /// model takes in is refused, at its step.
+  @Test func extendOverSegmentsThatVanishFails() {
+    final class Gone: @unchecked Sendable { var yes = false }
+    let gone = Gone()
+    var kind = Kind(inner: Self.source())
+    let all = kind.inner.segmentCount
+    kind.countHook = { gone.yes ? all - 1 : $0 }
+    let ops = [ModelOperation.extend(10), .extend(100)].lazy.map { op in
+      gone.yes = true
+      return op
+    }
+    let failure = #expect(throws: ModelReplayFailure.self) {
+      try replayModel(ops, over: kind, direction: .source, count: 120)
+    }
+    #expect(failure?.step == 1, "\(String(describing: failure))")
+    #expect(failure?.message.contains("exceeds the 203 bytes") == true, "\(String(describing: failure))")
+  }
+
+  /// A pin refused by RLIMIT_MEMLOCK is the machine's limit: accepted when it
+  /// holds nothing and moves nothing; a refusal that keeps a hold is caught.
+  @Test(arguments: [false, true])
+  func resourceLimitIsAllowedButNotALeak(leaks: Bool) {
+    final class Holds: @unchecked Sendable { var held = 0 }
+    let holds = Holds()
+    var kind = Kind(inner: Self.source())
+    kind.retentionKind = .pin
+    kind.extract = { _, _, maxBytes, _ throws(IterError) in
+      if leaks { holds.held += 1 }
+      throw .resourceLimit(resource: "RLIMIT_MEMLOCK", requested: maxBytes, limit: 0, errno: ENOMEM)
+    }
+    let ops: [ModelOperation] = [
+      .advance(2), .extract(maxBytes: 8, maxPages: 1, retain: false), .extractP2P(maxBytes: 9, maxPages: 2, retain: true),
+      .copy(3, .buffer, seed: 0),
+    ]
+    let run = { try replayModel(ops, over: kind, direction: .source, retentionProbe: { holds.held }) }
+    if leaks {
+      let failure = #expect(throws: ModelReplayFailure.self) { try run() }
+      #expect(failure?.step == 1, "\(String(describing: failure))")
+      #expect(failure?.message.contains("resource limit left 1 retentions") == true, "\(String(describing: failure))")
+    } else {
+      #expect(throws: Never.self) { try run() }
+    }
+  }
+
+  /// A kind that answers "pin" when asked for the extraction's retention and
+  /// "none" when asked again: `extractionWillPin` then disagrees with the
+  /// extraction it describes.
+  @Test func extractionWillPinThatDisagreesFails() {
+    let failure = #expect(throws: ModelReplayFailure.self) {
+      try replayModel(
+        [.advance(1), .extract(maxBytes: 5, maxPages: 1, retain: false)], over: FlipKind(inner: Self.source()),
+        direction: .source)
+    }
+    #expect(failure?.step == 1, "\(String(describing: failure))")
+    #expect(failure?.message.contains("extractionWillPin is false") == true, "\(String(describing: failure))")
+  }
+}
+
+/// Says `.pin` at every other question about its retention, and pins.
+private struct FlipKind: IterSegmentSource {
+  final class Answers: @unchecked Sendable { var asked = 0 }
+  var inner: StaccatoSource
+  let answers = Answers()
+  var segmentCount: Int { inner.segmentCount }
+  func segment(at index: Int) -> IterSegment { inner.segment(at: index) }
+  var supportedDirections: IterDirections { .both }
+  func retention(for options: IterExtractionOptions) -> IterRetentionKind {
+    answers.asked += 1
+    return answers.asked % 2 == 1 ? .pin : .none
+  }
+  func extractPages(at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions)
+    throws(IterError) -> IterExtraction
+  {
+    try IterExtraction.singleSegmentRun(of: self, at: position, maxBytes: maxBytes, maxPages: maxPages) {
+      _, _ throws(IterError) in IterRetention(kind: .pin) {}
+    }
+  }
+}
+
+extension ModelOperation {
+  fileprivate var isExtraction: Bool {
+    switch self {
+    case .extract, .extractP2P: true
+    default: false
+    }
   }
 }

@@ -19,12 +19,24 @@ extension FuzzInput {
   /// are decoded.
   public mutating func operations(total: Int, memory: Bool, limit: Int = 400) -> [ModelOperation] {
     var ops: [ModelOperation] = []
+    while !isEmpty && ops.count < limit {
+      ops += operation(total: total, memory: memory, nested: false)
+    }
+    return ops
+  }
+
+  /// Decodes one operation (none when its arguments do not suit `total`);
+  /// with `nested`, no operation that runs others on a second cursor.
+  private mutating func operation(total: Int, memory: Bool, nested: Bool) -> [ModelOperation] {
+    var ops: [ModelOperation] = []
     // Queries and the misuse checks count pages and extents with plain
     // arithmetic; no real memory is this large.
     let huge = total > Int.max / 2
-    while !isEmpty && ops.count < limit {
+    do {
       let pick = Int(u8())
-      let op = memory ? pick % 23 : [4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 20][pick % 12]
+      // Without memory, the last picks (252...) go to the later operations,
+      // so that inputs written before them decode as they did.
+      let op = memory ? pick % 23 : pick >= 252 ? 22 : [4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15, 20][pick % 12]
       switch op {
       case 0: ops.append(.copy(size(total), ModelOperation.CopyForm.allCases[below(4)], seed: UInt64(u8())))
       case 1: ops.append(.full(size(total), seed: UInt64(u8())))
@@ -65,10 +77,40 @@ extension FuzzInput {
       case 19: ops.append(.peek)
       case 20: ops.append(.dup(arg(hint: total)))
       case 21: ops.append(.nextChunk(arg(hint: total)))
-      default: ops.append(.memoryCheck)
+      default:
+        // One more byte picks among the memory check and the later operations,
+        // so that inputs written before them decode as they did.
+        let more = Int(u8())
+        switch memory ? more % 9 : [0, 3, 5, 7, 8][more % 5] {
+        case 1:
+          var answers: [Int?] = []
+          for _ in 0..<(1 + below(4)) { answers.append(u8() % 4 == 0 ? arg(hint: 64) : nil) }
+          let throwAt = Int(u8() % 8)
+          ops.append(.iterate(maxCount: arg(hint: total), answers: answers, throwAt: throwAt < 5 ? throwAt : nil))
+        case 2: ops.append(.chunkWalk(maxCount: arg(hint: total), stopAt: Int(u8() % 8), throwing: bool()))
+        case 3: ops.append(.extend(arg(hint: 4)))
+        case 4: ops.append(.fullBuffer(size(total), span: bool(), seed: UInt64(u8())))
+        case 5: ops.append(.gatherSpan(capacity: below(10), maxBytes: arg(hint: total)))
+        case 6:
+          let maxBytes = arg(hint: total)
+          let maxPages = u8() % 4 == 0 ? arg(hint: 1) : 1 + below(8)
+          ops.append(.extractP2P(maxBytes: maxBytes, maxPages: maxPages, retain: bool()))
+        case 7 where !nested:
+          // Operations on both pieces of a split.
+          let n = arg(hint: total / 2)
+          let head = operations(count: below(4), total: total, memory: memory)
+          ops.append(.splitRun(n, head: head, tail: operations(count: below(4), total: total, memory: memory)))
+        case 8 where !nested: ops.append(.copyRun(operations(count: 1 + below(4), total: total, memory: memory)))
+        default: ops.append(.memoryCheck)
+        }
       }
     }
     return ops
+  }
+
+  /// Up to `count` operations for a second cursor.
+  private mutating func operations(count: Int, total: Int, memory: Bool) -> [ModelOperation] {
+    (0..<count).flatMap { _ in operation(total: total, memory: memory, nested: true) }
   }
 
   /// The size of a copy: an argument clamped to `0...maxCopy`.

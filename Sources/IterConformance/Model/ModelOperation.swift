@@ -67,6 +67,33 @@ public enum ModelOperation: Hashable, Sendable, CustomStringConvertible {
   case nextChunk(Int)
   /// Compare the memory with the model.
   case memoryCheck
+  /// `iterateAndAdvance` with at most `maxCount` bytes (any value: a negative
+  /// one is clamped to 0) and a body that returns `answers[k % answers.count]`
+  /// at its `k`-th call, counting from 0 (any value: the walk clamps it to
+  /// the chunk, and fewer than the chunk stops the walk), or `nil` for the
+  /// whole chunk; at call number `throwAt` (counting from 0) the body throws
+  /// instead, and the cursor must stand after the chunks handled before.
+  case iterate(maxCount: Int, answers: [Int?], throwAt: Int?)
+  /// `forEachChunk(maxCount:)`, whose body stops the walk at chunk number
+  /// `stopAt` (counting from 0) by returning `false`, or by throwing when
+  /// `throwing`; it must visit the model's chunks and never move the cursor.
+  case chunkWalk(maxCount: Int, stopAt: Int, throwing: Bool)
+  /// `extend(by:)`: taken in when the source holds the bytes, refused otherwise.
+  case extend(Int)
+  /// The all-or-nothing copy through an unsafe raw buffer pointer, or through
+  /// a `RawSpan` (in) or `MutableRawSpan` (out) when `span`.
+  case fullBuffer(Int, span: Bool, seed: UInt64)
+  /// Gather export into a `MutableSpan` of `capacity` iovecs, at most `maxBytes`.
+  case gatherSpan(capacity: Int, maxBytes: Int)
+  /// `iov_iter_extract_pages` with ``IterExtractionOptions/allowP2PDMA``.
+  case extractP2P(maxBytes: Int, maxPages: Int, retain: Bool)
+  /// Split at `n`, then run `head` on the head piece and `tail` on the tail,
+  /// each against its own model (on a destination, both write the memory the
+  /// cursor describes); the cursor itself must not move.
+  case splitRun(Int, head: [ModelOperation], tail: [ModelOperation])
+  /// Run `operations` on a copy of the cursor, against its own model (it may
+  /// restore the cursor's saved states); the cursor itself must not move.
+  case copyRun([ModelOperation])
 
   /// The operation as one line of a minimal failing sequence.
   public var description: String {
@@ -94,6 +121,16 @@ public enum ModelOperation: Hashable, Sendable, CustomStringConvertible {
     case .dup(let n): "advance a copy by \(n)"
     case .nextChunk(let n): "next chunk of at most \(n)"
     case .memoryCheck: "memory check"
+    case .iterate(let m, let answers, let t):
+      "iterateAndAdvance max \(m), answers \(answers.map { $0.map(String.init) ?? "all" })"
+        + (t.map { ", throw at call \($0)" } ?? "")
+    case .chunkWalk(let m, let stop, let throwing): "forEachChunk max \(m), \(throwing ? "throw" : "stop") at chunk \(stop)"
+    case .extend(let n): "extend by \(n)"
+    case .fullBuffer(let n, let span, _): "full copy \(n) (\(span ? "span" : "buffer"))"
+    case .gatherSpan(let c, let m): "gather into a span of \(c) iovecs, max \(m == .max ? "all" : String(m)) bytes"
+    case .extractP2P(let b, let p, let r): "extract max \(b) bytes, \(p) pages, allowP2PDMA\(r ? ", retain" : "")"
+    case .splitRun(let n, let head, let tail): "split at \(n), then head \(head), tail \(tail)"
+    case .copyRun(let operations): "on a copy: \(operations)"
     }
   }
 
@@ -107,7 +144,7 @@ public enum ModelOperation: Hashable, Sendable, CustomStringConvertible {
       let n = Int.random(in: 0...(top + 16), using: &rng)
       return Bool.random(using: &rng) ? n : n / 4
     }
-    switch Int.random(in: 0..<31, using: &rng) {
+    switch Int.random(in: 0..<39, using: &rng) {
     case 0, 1, 2: return .copy(size(count), .buffer, seed: rng.next())
     case 3: return .copy(size(count), ModelOperation.CopyForm.allCases.randomElement(using: &rng)!, seed: rng.next())
     case 4: return .copy(size(count), .outputSpan, seed: rng.next())
@@ -143,7 +180,50 @@ public enum ModelOperation: Hashable, Sendable, CustomStringConvertible {
     case 27: return .peek
     case 28: return .dup(size(count))
     case 29: return .nextChunk(Int.random(in: 0...(count + 4), using: &rng))
+    case 30:
+      let answers = (0..<Int.random(in: 1...3, using: &rng)).map { _ -> Int? in
+        Int.random(in: 0..<3, using: &rng) == 0 ? nil : Int.random(in: -2...(count / 2 + 2), using: &rng)
+      }
+      return .iterate(
+        maxCount: size(count) - 2, answers: answers,
+        throwAt: Bool.random(using: &rng) ? nil : Int.random(in: 0..<4, using: &rng))
+    case 31:
+      return .chunkWalk(
+        maxCount: size(count) - 2, stopAt: Int.random(in: 0..<4, using: &rng), throwing: Bool.random(using: &rng))
+    case 32: return .extend(Int.random(in: -1...(reexpandLimit + 8), using: &rng))
+    case 33: return .fullBuffer(size(count), span: Bool.random(using: &rng), seed: rng.next())
+    case 34:
+      let maxBytes = Bool.random(using: &rng) ? Int.max : Int.random(in: 0...(count + 8), using: &rng)
+      return .gatherSpan(capacity: Int.random(in: 0...6, using: &rng), maxBytes: maxBytes)
+    case 35:
+      return .extractP2P(
+        maxBytes: Int.random(in: 0...(count + 64), using: &rng), maxPages: Int.random(in: 1...5, using: &rng),
+        retain: Bool.random(using: &rng))
+    case 36, 37:
+      // A few operations on a second cursor, drawn as for the first.
+      func some(_ count: Int) -> [ModelOperation] {
+        (0..<Int.random(in: 0...3, using: &rng)).map { _ in
+          var op: ModelOperation
+          repeat {
+            op = random(count: count, consumed: 0, reexpandLimit: count, using: &rng)
+          } while op.isRun
+          return op
+        }
+      }
+      if Bool.random(using: &rng) { return .copyRun(some(count)) }
+      let n = size(count)
+      return .splitRun(n, head: some(min(n, count)), tail: some(count - min(n, count)))
     default: return .memoryCheck
+    }
+  }
+}
+
+extension ModelOperation {
+  /// Whether the operation runs operations on a second cursor.
+  var isRun: Bool {
+    switch self {
+    case .splitRun, .copyRun: true
+    default: false
     }
   }
 }

@@ -21,7 +21,7 @@ final class ModelRunner<S: IterSegmentSource> {
   let layout: FlatLayout
   let direction: IterDirection
   let isDestination: Bool
-  let extent: Int
+  var extent: Int
   let retentionProbe: (() -> Int)?
   /// Whether the model reads and writes the source's memory (see ``replayModel``).
   let readsMemory: Bool
@@ -29,6 +29,8 @@ final class ModelRunner<S: IterSegmentSource> {
   let aliased: Bool
   var iter: IovIter<S>
   var data: [UInt8]
+  /// The model offset of the cursor's first byte: 0, or where a split piece starts.
+  let base: Int
   var pos = 0
   var count: Int
   var saved: [(state: IterState, pos: Int, count: Int)] = []
@@ -47,6 +49,7 @@ final class ModelRunner<S: IterSegmentSource> {
     self.retentionProbe = retentionProbe
     self.readsMemory = readsMemory
     self.aliased = isDestination && readsMemory && layout.hasAliases
+    self.base = 0
     if isDestination && readsMemory { layout.write(seededBytes(layout.total, seed: memorySeed)) }
     data = readsMemory ? layout.read() : []
     var rng = SeededGenerator(seed: countSeed)
@@ -56,12 +59,33 @@ final class ModelRunner<S: IterSegmentSource> {
     foreign = try IovIter(UnsafeSegmentList([]), direction: direction).saveState()
   }
 
+  /// A model of `cursor`, split from `parent`'s cursor or a copy of it, whose
+  /// first byte is at the model's offset `base`, over the memory as `parent`
+  /// has it now; a copy (`sharesStates`) may restore `parent`'s saved states.
+  init(cursor: IovIter<S>, base: Int, of parent: ModelRunner, sharesStates: Bool) {
+    source = parent.source
+    layout = parent.layout
+    direction = parent.direction
+    isDestination = parent.isDestination
+    retentionProbe = parent.retentionProbe
+    readsMemory = parent.readsMemory
+    aliased = parent.aliased
+    data = parent.data
+    foreign = parent.foreign
+    self.base = base
+    iter = cursor
+    pos = base + cursor.consumedCount
+    count = cursor.count
+    extent = pos + cursor.reexpandLimit
+    if sharesStates { saved = parent.saved }
+  }
+
   // MARK: - Checks
 
   func checkState() throws(ModelDivergence) {
     guard iter.count == count else { throw ModelDivergence(message: "count is \(iter.count), model \(count)") }
-    guard iter.consumedCount == pos else {
-      throw ModelDivergence(message: "consumedCount is \(iter.consumedCount), model \(pos)")
+    guard iter.consumedCount == pos - base else {
+      throw ModelDivergence(message: "consumedCount is \(iter.consumedCount), model \(pos - base)")
     }
     guard iter.reexpandLimit == extent - pos else {
       throw ModelDivergence(message: "reexpandLimit is \(iter.reexpandLimit), model \(extent - pos)")
@@ -177,17 +201,12 @@ final class ModelRunner<S: IterSegmentSource> {
         var got: [UInt8]
         switch form {
         case .buffer:
-          got = [UInt8](repeating: 0, count: n)
-          let done = try got.withUnsafeMutableBytes { try iter.read(into: $0) }
-          got.removeLast(n - done)
+          got = try readWithCanary(n, "copy out (buffer)") { try self.iter.read(into: $0) }
         case .span:
-          got = [UInt8](repeating: 0, count: n)
-          var span = got.mutableSpan
-          var raw = span.mutableBytes
-          let done = try iter.read(into: &raw)
-          _ = consume raw
-          _ = consume span
-          got.removeLast(n - done)
+          got = try readWithCanary(n, "copy out (span)") { raw in
+            var into = raw.mutableBytes
+            return try self.iter.read(into: &into)
+          }
         case .array:
           got = try iter.read(upTo: n)
         case .outputSpan:
@@ -246,9 +265,9 @@ final class ModelRunner<S: IterSegmentSource> {
       try iter.advance(by: n)
       moved(min(n, count))
     case .revert(let r):
-      if r > pos {
-        let consumed = pos
-        try expectFailure("revert \(r) with \(pos) consumed", { try iter.revert(by: r) },
+      if r > pos - base {
+        let consumed = pos - base
+        try expectFailure("revert \(r) with \(consumed) consumed", { try iter.revert(by: r) },
           matches: { $0 == .revertPastStart(requested: r, consumed: consumed) })
       } else {
         try iter.revert(by: r)
@@ -315,72 +334,13 @@ final class ModelRunner<S: IterSegmentSource> {
         throw ModelDivergence(message: "singleSegmentCount \(single) with one segment left, model \(count)")
       }
     case .gather(let capacity, let maxBytes):
-      var vectors = [iovec](repeating: iovec(), count: capacity)
-      let before = iter.saveState()
-      let result = try vectors.withUnsafeMutableBufferPointer { try iter.gather(into: $0, maxBytes: maxBytes) }
-      guard iter.saveState() == before else { throw ModelDivergence(message: "gather export moved the cursor") }
-      var want: [(UInt, Int)] = []
-      for (p, skip, len) in layout.covering(pos, min(maxBytes, count)) {
-        if p.base == nil || want.count == capacity { break }
-        want.append((p.address &+ UInt(skip), len))
-      }
-      let wantBytes = want.reduce(0) { $0 + $1.1 }
-      guard result.vectorCount == want.count, result.byteCount == wantBytes, result.isComplete == (wantBytes == count) else {
-        throw ModelDivergence(message: "gather export gave \(result), model \(want.count) entries with \(wantBytes) bytes")
-      }
-      for (k, w) in want.enumerated() {
-        guard UInt(bitPattern: vectors[k].iov_base) == w.0, vectors[k].iov_len == w.1 else {
-          throw ModelDivergence(
-            message: "gather entry \(k) is \(vectors[k].iov_base.map { "\($0)" } ?? "nil")+\(vectors[k].iov_len), "
-              + "model 0x\(String(w.0, radix: 16))+\(w.1)")
-        }
-      }
+      try checkGather(capacity: capacity, maxBytes: maxBytes, span: false)
+    case .gatherSpan(let capacity, let maxBytes):
+      try checkGather(capacity: capacity, maxBytes: maxBytes, span: true)
     case .extract(let maxBytes, let maxPages, let retain):
-      let options: IterExtractionOptions = retain ? [.retain] : []
-      let limit = min(maxBytes, count)
-      if limit > 0 && !layout.hasMemory(pos) {
-        try expectFailure("extraction from bytes without memory", {
-          _ = try iter.extractPages(maxBytes: maxBytes, maxPages: maxPages, options: options)
-        }, matches: { if case .extractionUnsupported = $0 { true } else { false } })
-        return
-      }
-      let held = retentionProbe?()
-      let declared = try source.retention(for: options, at: iter.position)
-      let before = iter.saveState()
-      do {
-        let extraction = try iter.extractPages(maxBytes: maxBytes, maxPages: maxPages, options: options)
-        let got = extraction.count
-        guard got <= limit, (limit == 0) == (got == 0) else {
-          throw ModelDivergence(message: "extracted \(got) bytes; model allows 1...\(limit)")
-        }
-        if got > 0 {
-          guard extraction.pages.count <= maxPages else {
-            throw ModelDivergence(message: "extraction listed \(extraction.pages.count) pages; at most \(maxPages) allowed")
-          }
-          if let problem = layout.pageListProblem(
-            pages: extraction.pages, offset: extraction.offset, count: got, from: pos)
-          {
-            throw ModelDivergence(message: "the extracted pages are not a page list of the run: \(problem)")
-          }
-          guard extraction.retentionKind == declared else {
-            throw ModelDivergence(message: "extraction holds \(extraction.retentionKind), the source says \(declared)")
-          }
-        }
-        extraction.release()
-        if let held, let probe = retentionProbe, probe() != held {
-          throw ModelDivergence(message: "after release the kind holds \(probe()) retentions, \(held) before the extraction")
-        }
-        moved(got)
-      } catch IterError.extractionUnsupported where retain && declared == .none && limit > 0 {
-        // A kind that holds nothing may refuse to be asked for a hold (device
-        // memory has no pages to reference): a typed refusal that moves nothing.
-        guard iter.saveState() == before, iter.count == count else {
-          throw ModelDivergence(message: "a refused extraction with retain changed the cursor")
-        }
-        if let held, let probe = retentionProbe, probe() != held {
-          throw ModelDivergence(message: "a refused extraction left \(probe()) retentions held, \(held) before")
-        }
-      }
+      try checkExtraction(maxBytes: maxBytes, maxPages: maxPages, options: retain ? [.retain] : [])
+    case .extractP2P(let maxBytes, let maxPages, let retain):
+      try checkExtraction(maxBytes: maxBytes, maxPages: maxPages, options: retain ? [.retain, .allowP2PDMA] : [.allowP2PDMA])
     case .splitAt(let n):
       let (head, tail) = try iter.split(at: n)
       let h = min(n, count)
@@ -445,26 +405,30 @@ final class ModelRunner<S: IterSegmentSource> {
         guard crc ? crc32c.value == referenceCRC32C(covered) : inet.value == referenceInternetChecksum(covered) else {
           throw ModelDivergence(message: "the checksum of the bytes copied in is wrong")
         }
+        guard crc || inet.byteCount == done else {
+          throw ModelDivergence(message: "the Internet checksum counted \(inet.byteCount) bytes, \(done) copied in")
+        }
         modelWrite(covered)
         moved(done)
       } else {
-        var buffer = [UInt8](repeating: 0, count: n)
-        var done = try buffer.withUnsafeMutableBytes { raw in
-          crc
-            ? try iter.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<firstPart]), checksum: &crc32c)
-            : try iter.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<firstPart]), checksum: &inet)
+        // Each part's bytes must land at the front of its part, and nothing past them.
+        let got = try readWithCanary(n, "checksummed copy out") { raw in
+          func part(_ range: Range<Int>) throws -> Int {
+            let into = UnsafeMutableRawBufferPointer(rebasing: raw[range])
+            return crc ? try self.iter.read(into: into, checksum: &crc32c) : try self.iter.read(into: into, checksum: &inet)
+          }
+          let first = try part(0..<firstPart)
+          return try first + part(first..<n)
         }
-        let first = done
-        done += try buffer.withUnsafeMutableBytes { raw in
-          crc
-            ? try iter.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[first...]), checksum: &crc32c)
-            : try iter.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[first...]), checksum: &inet)
-        }
+        let done = got.count
         guard done == min(n, count) else { throw ModelDivergence(message: "checksummed copy out moved \(done)") }
-        try expectRead(Array(buffer[0..<done]), "checksummed copy out")
+        try expectRead(got, "checksummed copy out")
         let covered = data[pos..<(pos + done)]
         guard crc ? crc32c.value == referenceCRC32C(covered) : inet.value == referenceInternetChecksum(covered) else {
           throw ModelDivergence(message: "the checksum of the bytes copied out is wrong")
+        }
+        guard crc || inet.byteCount == done else {
+          throw ModelDivergence(message: "the Internet checksum counted \(inet.byteCount) bytes, \(done) copied out")
         }
         moved(done)
       }
@@ -527,7 +491,7 @@ final class ModelRunner<S: IterSegmentSource> {
         let length = try fillNextMutableChunk(&local, n, with: 0xC3)
         iter = local
         // Memoryless bytes before the chunk were skipped: find where the chunk lies.
-        let moved = iter.consumedCount - pos
+        let moved = iter.consumedCount - (pos - base)
         if length > 0 { store([UInt8](repeating: 0xC3, count: length)[...], at: pos + moved - length) }
         self.moved(moved)
       } else {
@@ -540,10 +504,304 @@ final class ModelRunner<S: IterSegmentSource> {
         try expectRead(bytes, "nextChunk")
         moved(bytes.count)
       }
+    case .iterate(let maxCount, let answers, let throwAt):
+      try checkIterate(maxCount: maxCount, answers: answers, throwAt: throwAt)
+    case .chunkWalk(let maxCount, let stopAt, let throwing):
+      try checkChunkWalk(maxCount: maxCount, stopAt: stopAt, throwing: throwing)
+    case .extend(let n):
+      let wanted = (extent - pos).addingReportingOverflow(n)
+      let available = layout.total - pos
+      let expected: IterError? =
+        n < 0 ? .negativeCount(argument: "n", value: n)
+        : wanted.overflow ? .lengthOverflow(total: extent, limit: Int.max)
+        : available < wanted.partialValue ? .countExceedsSource(count: wanted.partialValue, available: max(0, available))
+        : nil
+      if let expected {
+        try expectFailure("extend by \(n)", { try iter.extend(by: n) }, matches: { $0 == expected })
+      } else {
+        try iter.extend(by: n)
+        extent += n
+        count += n
+      }
+    case .fullBuffer(let n, let span, let seed):
+      let remaining = count
+      let insufficient: (IterError) -> Bool = { $0 == .insufficientBytes(requested: n, remaining: remaining) }
+      if isDestination {
+        let bytes = seededBytes(n, seed: seed)
+        let copy = {
+          if span { try self.iter.writeFull(bytes.span.bytes) } else { try bytes.withUnsafeBytes { try self.iter.writeFull($0) } }
+        }
+        if n > count {
+          try expectFailure("full copy of \(n) with \(count) left (\(span ? "span" : "buffer"))", copy, matches: insufficient)
+          try checkMemory()
+        } else {
+          try copy()
+          modelWrite(bytes[...])
+          moved(n)
+        }
+      } else {
+        let copy = {
+          try self.readWithCanary(n, "full copy out") { raw in
+            if span {
+              var into = raw.mutableBytes
+              try self.iter.readFull(into: &into)
+            } else {
+              try self.iter.readFull(into: raw)
+            }
+            return n
+          }
+        }
+        if n > count {
+          try expectFailure("full copy of \(n) with \(count) left (\(span ? "span" : "buffer"))", { _ = try copy() },
+            matches: insufficient)
+        } else {
+          try expectRead(try copy(), "full copy out (\(span ? "span" : "buffer"))")
+          moved(n)
+        }
+      }
     case .memoryCheck:
       try checkMemory()
+    case .splitRun(let n, let headOperations, let tailOperations):
+      let before = iter.saveState()
+      let (head, tail) = try iter.split(at: n)
+      let first = ModelRunner(cursor: head, base: pos, of: self, sharesStates: false)
+      try first.replay(headOperations, "the head of split(at: \(n))")
+      let second = ModelRunner(cursor: tail, base: pos + min(n, count), of: self, sharesStates: false)
+      second.data = first.data
+      try second.replay(tailOperations, "the tail of split(at: \(n))")
+      data = second.data
+      guard iter.saveState() == before else { throw ModelDivergence(message: "the pieces' operations moved the cursor") }
+    case .copyRun(let operations):
+      let before = iter.saveState()
+      let copy = ModelRunner(cursor: iter, base: base, of: self, sharesStates: true)
+      try copy.replay(operations, "a copy of the cursor")
+      data = copy.data
+      guard iter.saveState() == before, iter.count == count else {
+        throw ModelDivergence(message: "the copy's operations moved the cursor")
+      }
     }
   }
+
+  /// Reads through `body` into `n` bytes followed by canary bytes, and checks
+  /// that no byte past those `body` says it read was written (all of them,
+  /// when it throws).
+  func readWithCanary(
+    _ n: Int, _ what: @autoclosure () -> String, _ body: (UnsafeMutableRawBufferPointer) throws -> Int
+  ) throws -> [UInt8] {
+    let canary: UInt8 = 0xEE
+    var buffer = [UInt8](repeating: canary, count: n + 16)
+    var done = 0
+    var failure: (any Error)? = nil
+    buffer.withUnsafeMutableBytes { raw in
+      do { done = try body(UnsafeMutableRawBufferPointer(rebasing: raw[0..<n])) } catch { failure = error }
+    }
+    if let k = buffer[done...].firstIndex(where: { $0 != canary }) {
+      throw ModelDivergence(message: "\(what()): byte \(k) of the buffer written, past the \(done) bytes read")
+    }
+    if let failure { throw failure }
+    return Array(buffer[0..<done])
+  }
+
+  /// `iterateAndAdvance` with a body that returns any amount or throws.
+  private func checkIterate(maxCount: Int, answers: [Int?], throwAt: Int?) throws {
+    func answer(_ call: Int) -> Int? { answers.isEmpty ? nil : answers[call % answers.count] }
+    let dest = isDestination
+    var calls = 0
+    var chunks: [WalkedChunk] = []
+    var seen: [UInt8] = []
+    var result: Int? = nil
+    do {
+      result = try iter.iterateAndAdvance(maxCount: maxCount) { (chunk, progress) throws(WalkBodyError) -> Int in
+        defer { calls += 1 }
+        chunks.append(WalkedChunk(address: UInt(bitPattern: chunk.baseAddress), count: chunk.count, progress: progress))
+        if calls == throwAt { throw WalkBodyError() }
+        let said = answer(calls)
+        let take = min(max(said ?? chunk.count, 0), chunk.count)
+        for k in 0..<take {
+          if dest { chunk[k] = UInt8(truncatingIfNeeded: progress + k) } else { seen.append(chunk[k]) }
+        }
+        return said ?? chunk.count
+      }
+    } catch {}
+    // The model: chunks without memory are taken whole without a call; a
+    // return is clamped to the chunk, and fewer than the chunk stops.
+    var want = 0
+    var wantThrow = false
+    var wantChunks: [WalkedChunk] = []
+    var wantBytes: [UInt8] = []
+    var writes: [(at: Int, bytes: [UInt8])] = []
+    for (p, skip, len) in layout.covering(pos, min(max(0, maxCount), count)) {
+      if p.base == nil {
+        want += len
+        continue
+      }
+      let call = wantChunks.count
+      wantChunks.append(WalkedChunk(address: p.address &+ UInt(skip), count: len, progress: want))
+      if call == throwAt {
+        wantThrow = true
+        break
+      }
+      let take = min(max(answer(call) ?? len, 0), len)
+      if dest {
+        writes.append((pos + want, (0..<take).map { UInt8(truncatingIfNeeded: want + $0) }))
+      } else {
+        wantBytes += data[(p.start + skip)..<(p.start + skip + take)]
+      }
+      want += take
+      if take < len { break }
+    }
+    guard chunks == wantChunks else {
+      throw ModelDivergence(message: "iterateAndAdvance handed out the chunks \(chunks), model \(wantChunks)")
+    }
+    guard (result == nil) == wantThrow else {
+      throw ModelDivergence(message: wantThrow ? "iterateAndAdvance did not throw the body's error" : "iterateAndAdvance threw")
+    }
+    if let result, result != want {
+      throw ModelDivergence(message: "iterateAndAdvance returned \(result), model \(want)")
+    }
+    guard seen == wantBytes else { throw ModelDivergence(message: "iterateAndAdvance handed out other bytes than the model's") }
+    for w in writes { store(w.bytes[...], at: w.at) }
+    moved(want)
+  }
+
+  /// `forEachChunk` stopped early, by returning `false` or by throwing.
+  private func checkChunkWalk(maxCount: Int, stopAt: Int, throwing: Bool) throws {
+    let before = iter.saveState()
+    var chunks: [WalkedChunk] = []
+    var seen: [UInt8] = []
+    var threw = false
+    do {
+      try iter.forEachChunk(maxCount: maxCount) { (span) throws(WalkBodyError) -> Bool in
+        span.withUnsafeBytes { raw in
+          chunks.append(WalkedChunk(address: UInt(bitPattern: raw.baseAddress), count: raw.count, progress: 0))
+          seen += raw
+        }
+        guard chunks.count - 1 != stopAt else {
+          if throwing { throw WalkBodyError() }
+          return false
+        }
+        return true
+      }
+    } catch {
+      threw = true
+    }
+    guard iter.saveState() == before else { throw ModelDivergence(message: "forEachChunk moved the cursor") }
+    var wantChunks: [WalkedChunk] = []
+    var wantBytes: [UInt8] = []
+    for (p, skip, len) in layout.covering(pos, min(max(0, maxCount), count)) where p.base != nil {
+      wantChunks.append(WalkedChunk(address: p.address &+ UInt(skip), count: len, progress: 0))
+      wantBytes += data[(p.start + skip)..<(p.start + skip + len)]
+      if wantChunks.count - 1 == stopAt { break }
+    }
+    let wantThrow = throwing && !wantChunks.isEmpty && wantChunks.count - 1 == stopAt
+    guard chunks == wantChunks, threw == wantThrow else {
+      throw ModelDivergence(
+        message: "forEachChunk visited \(chunks)\(threw ? " and threw" : ""), model \(wantChunks)\(wantThrow ? " and a throw" : "")")
+    }
+    guard seen == wantBytes else { throw ModelDivergence(message: "forEachChunk saw other bytes than the model's") }
+  }
+
+  /// Gather export, through a buffer pointer or a `MutableSpan`.
+  private func checkGather(capacity: Int, maxBytes: Int, span: Bool) throws {
+    var vectors = [iovec](repeating: iovec(), count: capacity)
+    let before = iter.saveState()
+    let result: IterGather
+    if span {
+      var entries = vectors.mutableSpan
+      result = try iter.gather(into: &entries, maxBytes: maxBytes)
+    } else {
+      result = try vectors.withUnsafeMutableBufferPointer { try iter.gather(into: $0, maxBytes: maxBytes) }
+    }
+    guard iter.saveState() == before else { throw ModelDivergence(message: "gather export moved the cursor") }
+    var want: [(UInt, Int)] = []
+    for (p, skip, len) in layout.covering(pos, min(maxBytes, count)) {
+      if p.base == nil || want.count == capacity { break }
+      want.append((p.address &+ UInt(skip), len))
+    }
+    let wantBytes = want.reduce(0) { $0 + $1.1 }
+    guard result.vectorCount == want.count, result.byteCount == wantBytes, result.isComplete == (wantBytes == count) else {
+      throw ModelDivergence(message: "gather export gave \(result), model \(want.count) entries with \(wantBytes) bytes")
+    }
+    for (k, w) in want.enumerated() {
+      guard UInt(bitPattern: vectors[k].iov_base) == w.0, vectors[k].iov_len == w.1 else {
+        throw ModelDivergence(
+          message: "gather entry \(k) is \(vectors[k].iov_base.map { "\($0)" } ?? "nil")+\(vectors[k].iov_len), "
+            + "model 0x\(String(w.0, radix: 16))+\(w.1)")
+      }
+    }
+  }
+
+  /// Extraction with `options`; a refusal by RLIMIT_MEMLOCK is allowed (see ``replayModel``).
+  private func checkExtraction(maxBytes: Int, maxPages: Int, options: IterExtractionOptions) throws {
+    let limit = min(maxBytes, count)
+    if limit > 0 && !layout.hasMemory(pos) {
+      try expectFailure("extraction from bytes without memory", {
+        _ = try iter.extractPages(maxBytes: maxBytes, maxPages: maxPages, options: options)
+      }, matches: { if case .extractionUnsupported = $0 { true } else { false } })
+      return
+    }
+    let held = retentionProbe?()
+    let declared = try source.retention(for: options, at: iter.position)
+    let before = iter.saveState()
+    let willPin = iter.extractionWillPin
+    do {
+      let extraction = try iter.extractPages(maxBytes: maxBytes, maxPages: maxPages, options: options)
+      let got = extraction.count
+      guard got <= limit, (limit == 0) == (got == 0) else {
+        throw ModelDivergence(message: "extracted \(got) bytes; model allows 1...\(limit)")
+      }
+      if got > 0 {
+        guard extraction.pages.count <= maxPages else {
+          throw ModelDivergence(message: "extraction listed \(extraction.pages.count) pages; at most \(maxPages) allowed")
+        }
+        if let problem = layout.pageListProblem(
+          pages: extraction.pages, offset: extraction.offset, count: got, from: pos)
+        {
+          throw ModelDivergence(message: "the extracted pages are not a page list of the run: \(problem)")
+        }
+        guard extraction.retentionKind == declared else {
+          throw ModelDivergence(message: "extraction holds \(extraction.retentionKind), the source says \(declared)")
+        }
+        if options.isEmpty && willPin != (extraction.retentionKind == .pin) {
+          throw ModelDivergence(message: "extractionWillPin is \(willPin), the extraction holds \(extraction.retentionKind)")
+        }
+      }
+      extraction.release()
+      if let held, let probe = retentionProbe, probe() != held {
+        throw ModelDivergence(message: "after release the kind holds \(probe()) retentions, \(held) before the extraction")
+      }
+      moved(got)
+    } catch IterError.resourceLimit {
+      // A pin over RLIMIT_MEMLOCK: the machine's limit, not the input's. The
+      // refusal must pin nothing and move nothing.
+      guard iter.saveState() == before, iter.count == count else {
+        throw ModelDivergence(message: "an extraction refused by a resource limit changed the cursor")
+      }
+      if let held, let probe = retentionProbe, probe() != held {
+        throw ModelDivergence(message: "an extraction refused by a resource limit left \(probe()) retentions held, \(held) before")
+      }
+    } catch IterError.extractionUnsupported where options.contains(.retain) && declared == .none && limit > 0 {
+      // A kind that holds nothing may refuse to be asked for a hold (device
+      // memory has no pages to reference): a typed refusal that moves nothing.
+      guard iter.saveState() == before, iter.count == count else {
+        throw ModelDivergence(message: "a refused extraction with retain changed the cursor")
+      }
+      if let held, let probe = retentionProbe, probe() != held {
+        throw ModelDivergence(message: "a refused extraction left \(probe()) retentions held, \(held) before")
+      }
+    }
+  }
+}
+
+/// What a walk's body throws in the model's checks.
+private struct WalkBodyError: Error {}
+
+/// A chunk a walk handed out: where it is, its size, and the bytes before it in the walk.
+private struct WalkedChunk: Equatable, CustomStringConvertible {
+  var address: UInt
+  var count: Int
+  var progress: Int
+  var description: String { "0x\(String(address, radix: 16))+\(count)@\(progress)" }
 }
 
 private func isWrongDirection(_ e: IterError) -> Bool { if case .wrongDirection = e { true } else { false } }

@@ -38,7 +38,12 @@ public struct ModelReplayFailure: Error, CustomStringConvertible {
 /// and that every call the model expects to be refused throws exactly the
 /// expected `IterError` and leaves the cursor unchanged. Negative counts
 /// and out-of-range arguments are part of the model: each must be refused
-/// with the error that names it.
+/// with the error that names it. A read may write nothing past the bytes it
+/// returns. An extraction refused with
+/// ``IterCore/IterError/resourceLimit(resource:requested:limit:errno:)`` (a
+/// pin over `RLIMIT_MEMLOCK`, a limit of the machine rather than of the
+/// operations) is accepted when it leaves the cursor and the retentions as
+/// they were.
 ///
 /// Segments may share memory (a byte written through one shows through the
 /// other: the later write wins, as in memory). With a `retentionProbe`, no
@@ -76,8 +81,7 @@ public func replayModel<S: IterSegmentSource>(
   var step = 0
   for op in operations {
     do {
-      if let problem = runner.unreplayable(op) { throw ModelDivergence(message: "not replayable: \(problem)") }
-      if try !runner.refuseInvalidArguments(op) { try runner.run(op) }
+      try runner.replay(op)
       if let held, let probe = retentionProbe, probe() != held {
         throw ModelDivergence(message: "\(probe()) retentions held after the step, \(held) before the run")
       }
@@ -94,15 +98,35 @@ public func replayModel<S: IterSegmentSource>(
 }
 
 extension ModelRunner {
+  /// Runs `op` as ``replayModel`` does: refused when the model cannot stand
+  /// for it, as a call that must throw when an argument is out of range.
+  func replay(_ op: ModelOperation) throws(ModelDivergence) {
+    if let problem = unreplayable(op) { throw ModelDivergence(message: "not replayable: \(problem)") }
+    if try !refuseInvalidArguments(op) { try run(op) }
+  }
+
+  /// Runs `operations` on this (second) cursor's model; a divergence names
+  /// `cursor`, the step and the operation.
+  func replay(_ operations: [ModelOperation], _ cursor: @autoclosure () -> String) throws(ModelDivergence) {
+    for (step, op) in operations.enumerated() {
+      do {
+        try replay(op)
+      } catch {
+        throw ModelDivergence(message: "\(cursor()), step \(step) (\(op)): \(error.message)")
+      }
+    }
+    try checkState()
+  }
+
   /// Why the model cannot run `op` (an argument it cannot stand for, or
   /// memory it may not touch), or `nil`.
   func unreplayable(_ op: ModelOperation) -> String? {
     switch op {
-    case .copy(let n, _, _), .full(let n, _), .checksum(let n, _, _, _), .iteratorCopy(let n, _, _):
+    case .copy(let n, _, _), .full(let n, _), .fullBuffer(let n, _, _), .checksum(let n, _, _, _), .iteratorCopy(let n, _, _):
       if n < 0 { return "a copy of a negative size" }
     case .restore(let index):
       if index < 0 { return "a negative slot" }
-    case .gather(let capacity, _):
+    case .gather(let capacity, _), .gatherSpan(let capacity, _):
       if capacity < 0 { return "a negative capacity" }
     case .walker(_, let budget):
       if budget < 0 { return "a negative budget" }
@@ -144,7 +168,7 @@ extension ModelRunner {
       (expected, call) = (.negativeCount(argument: "n", value: n), { try self.iter.truncate(to: n) })
     case .reexpand(let n) where n < 0:
       (expected, call) = (.negativeCount(argument: "n", value: n), { try self.iter.reexpand(to: n) })
-    case .splitAt(let n) where n < 0:
+    case .splitAt(let n) where n < 0, .splitRun(let n, _, _) where n < 0:
       (expected, call) = (.negativeCount(argument: "n", value: n), { _ = try self.iter.split(at: n) })
     case .splitPieces(let n)
     where n < 1 || (count > 0 && (count - 1) / n + 1 > IovIter<S>.maxSplitPieceCount):
@@ -158,12 +182,21 @@ extension ModelRunner {
         var vectors = [iovec](repeating: iovec(), count: capacity)
         _ = try vectors.withUnsafeMutableBufferPointer { try self.iter.gather(into: $0, maxBytes: maxBytes) }
       })
-    case .extract(let maxBytes, let maxPages, let retain) where maxBytes < 0 || maxPages < 1:
+    case .gatherSpan(let capacity, let maxBytes) where maxBytes < 0:
+      (expected, call) = (.negativeCount(argument: "maxBytes", value: maxBytes), {
+        var vectors = [iovec](repeating: iovec(), count: capacity)
+        var entries = vectors.mutableSpan
+        _ = try self.iter.gather(into: &entries, maxBytes: maxBytes)
+      })
+    case .extract(let maxBytes, let maxPages, let retain) where maxBytes < 0 || maxPages < 1,
+      .extractP2P(let maxBytes, let maxPages, let retain) where maxBytes < 0 || maxPages < 1:
+      var options: IterExtractionOptions = retain ? [.retain] : []
+      if case .extractP2P = op { options.insert(.allowP2PDMA) }
       (expected, call) = (
         maxBytes < 0
           ? .negativeCount(argument: "maxBytes", value: maxBytes)
           : .invalidArgument(argument: "maxPages", value: maxPages, reason: "must be at least 1"),
-        { _ = try self.iter.extractPages(maxBytes: maxBytes, maxPages: maxPages, options: retain ? [.retain] : []) }
+        { _ = try self.iter.extractPages(maxBytes: maxBytes, maxPages: maxPages, options: options) }
       )
     case .queries(let limit) where limit < 0:
       (expected, call) = (.negativeCount(argument: "limit", value: limit), { _ = try self.iter.pageCount(limit: limit) })
@@ -230,9 +263,13 @@ extension ModelOperation {
   /// Whether the operation reads or writes the memory behind the segments.
   var touchesMemory: Bool {
     switch self {
-    case .copy, .full, .wrongDirection, .zero, .extract, .iteratorCopy, .checksum, .walker, .peek, .nextChunk: true
+    case .copy, .full, .wrongDirection, .zero, .extract, .iteratorCopy, .checksum, .walker, .peek, .nextChunk,
+      .iterate, .chunkWalk, .fullBuffer, .extractP2P:
+      true
+    case .splitRun(_, let head, let tail): (head + tail).contains { $0.touchesMemory }
+    case .copyRun(let operations): operations.contains { $0.touchesMemory }
     case .advance, .revert, .truncate, .reexpand, .save, .restore, .badArguments, .queries, .gather, .splitAt,
-      .splitPieces, .dup, .memoryCheck:
+      .splitPieces, .dup, .memoryCheck, .extend, .gatherSpan:
       false
     }
   }
