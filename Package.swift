@@ -31,15 +31,19 @@ let table: [(kind: Kind, name: String, path: String, deps: [Target.Dependency])]
   (.api, "IterKernelVirtual", "Sources/IterTypes/KernelVirtual", ["IterCore"]),
   (.api, "IterDiscard", "Sources/IterTypes/Discard", ["IterCore"]),
   (.api, "IterDeviceMemory", "Sources/IterTypes/DeviceMemory", ["IterCore"]),
-  (.api, "IterTypes", "Sources/IterTypes/All",
-   ["IterUser", "IterPageFragment", "IterKernelVirtual", "IterDiscard", "IterDeviceMemory"]),
+  (
+    .api, "IterTypes", "Sources/IterTypes/All",
+    ["IterUser", "IterPageFragment", "IterKernelVirtual", "IterDiscard", "IterDeviceMemory"]
+  ),
   // Real I/O: vectored system calls and io_uring from any iterator.
   (.api, "IterIO", "Sources/IterIO", ["IterCore"]),
   // Scatterlists, (physical address, length, flags) chunks, translators and
   // DMA limits; the page pool's frames are one of its translators.
   (.api, "IterBridge", "Sources/IterBridge", ["IterCore", "IterPageFragment"]),
-  (.executable, "iter-demo", "Sources/iter-demo",
-   ["IterCore", "IterUser", "IterPageFragment", "IterKernelVirtual", "IterDiscard", "IterIO", "IterBridge"]),
+  (
+    .executable, "iter-demo", "Sources/iter-demo",
+    ["IterCore", "IterUser", "IterPageFragment", "IterKernelVirtual", "IterDiscard", "IterIO", "IterBridge"]
+  ),
   // The suite a third-party buffer kind runs in its own tests (a product).
   (.conformance, "IterConformance", "Sources/IterConformance", ["IterCore"]),
   // Test helpers shared by this package's own tests; not a product.
@@ -47,17 +51,25 @@ let table: [(kind: Kind, name: String, path: String, deps: [Target.Dependency])]
   (.test, "IterCoreTests", "Tests/IterCoreTests", ["IterCore", "IterTestSupport"]),
   (.test, "IterConformanceTests", "Tests/IterConformanceTests", ["IterConformance", "IterTypes", "IterTestSupport"]),
   (.test, "IterUserTests", "Tests/IterUserTests", ["IterUser", "IterTestSupport"]),
-  (.test, "IterPageFragmentTests", "Tests/IterPageFragmentTests",
-   ["IterPageFragment", "IterTestSupport"]),
-  (.test, "IterKernelVirtualTests", "Tests/IterKernelVirtualTests",
-   ["IterKernelVirtual", "IterTestSupport"]),
+  (
+    .test, "IterPageFragmentTests", "Tests/IterPageFragmentTests",
+    ["IterPageFragment", "IterTestSupport"]
+  ),
+  (
+    .test, "IterKernelVirtualTests", "Tests/IterKernelVirtualTests",
+    ["IterKernelVirtual", "IterTestSupport"]
+  ),
   (.test, "IterDiscardTests", "Tests/IterDiscardTests", ["IterDiscard", "IterTestSupport"]),
-  (.test, "IterDeviceMemoryTests", "Tests/IterDeviceMemoryTests",
-   ["IterDeviceMemory", "IterTestSupport", "IterConformance", "IterBridge"]),
+  (
+    .test, "IterDeviceMemoryTests", "Tests/IterDeviceMemoryTests",
+    ["IterDeviceMemory", "IterTestSupport", "IterConformance", "IterBridge"]
+  ),
   (.test, "IterChainTests", "Tests/IterChainTests", ["IterTypes", "IterTestSupport"]),
   (.test, "IterIOTests", "Tests/IterIOTests", ["IterIO", "IterTypes", "IterTestSupport"]),
-  (.test, "IterBridgeTests", "Tests/IterBridgeTests",
-   ["IterBridge", "IterTypes", "IterTestSupport", "IterConformance"]),
+  (
+    .test, "IterBridgeTests", "Tests/IterBridgeTests",
+    ["IterBridge", "IterTypes", "IterTestSupport", "IterConformance"]
+  ),
   // Runs the built iter-demo (an executable cannot be imported).
   (.test, "IterDemoTests", "Tests/IterDemoTests", []),
 ]

@@ -42,9 +42,10 @@ final class IOFixture: @unchecked Sendable {  // Safe because: benchmarks run on
     iters = (0..<ringDepth).map { i in
       try! IovIter(
         UnsafeSegmentList(
-          ContiguousArray((0..<16).map {
-            IterSegment(base: base + i * per + $0 * 4096, count: 4096)
-          })),
+          ContiguousArray(
+            (0..<16).map {
+              IterSegment(base: base + i * per + $0 * 4096, count: 4096)
+            })),
         direction: .source)
     }
     transfers = iters.map { IOUringTransfer($0, descriptor: fd, offset: 0) }

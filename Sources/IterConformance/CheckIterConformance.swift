@@ -116,7 +116,8 @@ public func checkIterConformance<S: IterSegmentSource>(
     func violation(_ check: String, _ message: String, seed: UInt64? = layoutSeed, sequence: [String] = []) {
       // Addresses relative to the layout, so that a rerun with the seed prints the same report.
       let text = layout?.relativized(message) ?? message
-      report.violations.append(.init(check: check, context: context, message: text, seed: seed, minimalSequence: sequence))
+      report.violations.append(
+        .init(check: check, context: context, message: text, seed: seed, minimalSequence: sequence))
     }
     let source: S
     do {
@@ -139,14 +140,16 @@ public func checkIterConformance<S: IterSegmentSource>(
         if supported {
           violation("directions", "building a \(direction) cursor threw \(error)")
         } else if error != .unsupportedDirection(direction, kind: source.memoryKind) {
-          violation("directions", "building an unsupported \(direction) cursor threw \(error), not unsupportedDirection")
+          violation(
+            "directions", "building an unsupported \(direction) cursor threw \(error), not unsupportedDirection")
         }
       }
     }
     let directions = [IterDirection.source, .destination].filter { source.supportedDirections.supports($0) }
     if directions.isEmpty {
       // Nothing could be checked, and no cursor can ever be built over it.
-      violation("directions", "supportedDirections is empty: no cursor can be built over the kind, so nothing was checked")
+      violation(
+        "directions", "supportedDirections is empty: no cursor can be built over the kind, so nothing was checked")
       continue
     }
     checkWalk(source, directions: directions, violation: { violation($0, $1) })
@@ -167,7 +170,9 @@ public func checkIterConformance<S: IterSegmentSource>(
         seed: runSeed, probe: options.retentionProbe, shrinkBudget: options.shrinkBudget)
       report.operationsRun += outcome.operationsRun
       if let failure = outcome.failure {
-        violation("model", "\(direction): \(failure.message) at step \(failure.step)", seed: runSeed, sequence: failure.sequence)
+        violation(
+          "model", "\(direction): \(failure.message) at step \(failure.step)", seed: runSeed, sequence: failure.sequence
+        )
       }
       if direction == .destination, !bytes.isEmpty, let fresh = try? makeSource(bytes, layoutSeed) {
         // Leave the caller's memory as it was asked for, for any later check.
@@ -237,7 +242,8 @@ private func checkStructure<S: IterSegmentSource>(
       let problem = maps.problem(address: segment.address, count: segment.count, write: write)
     else { continue }
     violation(
-      "segments", "segment \(i) (\(segment.count) bytes) is not memory the suite can "
+      "segments",
+      "segment \(i) (\(segment.count) bytes) is not memory the suite can "
         + "\(write ? "read and write" : "read"): \(problem)")
     return false
   }
@@ -302,9 +308,16 @@ private func checkWalk<S: IterSegmentSource>(
   // Determinism: a second cursor sees the same chunks.
   var first: [Int] = []
   var second: [Int] = []
-  _ = iter.iterateAndAdvance(maxCount: .max) { chunk, _ in first.append(chunk.count); return chunk.count }
-  _ = again?.iterateAndAdvance(maxCount: .max) { chunk, _ in second.append(chunk.count); return chunk.count }
+  _ = iter.iterateAndAdvance(maxCount: .max) { chunk, _ in
+    first.append(chunk.count)
+    return chunk.count
+  }
+  _ = again?.iterateAndAdvance(maxCount: .max) { chunk, _ in
+    second.append(chunk.count)
+    return chunk.count
+  }
   if first != second {
-    violation("determinism", "two cursors over the same source saw different chunks: \(first.prefix(8)) vs \(second.prefix(8))")
+    violation(
+      "determinism", "two cursors over the same source saw different chunks: \(first.prefix(8)) vs \(second.prefix(8))")
   }
 }

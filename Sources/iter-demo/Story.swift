@@ -215,12 +215,14 @@ final class Story {
     report.say("  file \(keep ? path : "\(path) (temporary, removed at the end)"): \(size) bytes")
     report.say("  the discard sink's \(discardBytes) bytes were read into a scratch page and dropped")
     var table = Table(["call", "cursor", "calls", "bytes", "CRC32C"], right: [2, 3])
-    table.add("writev", "header | payload | trailer (\(source.source.segmentCount) segments)", writes, written,
-              hex(crc(expected)))
+    table.add(
+      "writev", "header | payload | trailer (\(source.source.segmentCount) segments)", writes, written,
+      hex(crc(expected)))
     table.add("readv", "ubuf \(frontBytes) | discard \(discardBytes) | kvec \(backBytes)", reads, readBytes, "")
     table.add("  kept", "ubuf + kvec", "", frontBytes + backBytes, hex(crc(keptFront + keptBack)))
-    table.add("  file", "the same ranges, read with pread(2)", "", fileFront.count + fileBack.count,
-              hex(crc(fileFront + fileBack)))
+    table.add(
+      "  file", "the same ranges, read with pread(2)", "", fileFront.count + fileBack.count,
+      hex(crc(fileFront + fileBack)))
     report.table(table)
     report.check(written == total && size == total, "writev wrote the chain's \(total) bytes (file: \(size))")
     report.check(got == total && file == expected, "the file holds the chain's bytes, in order")
@@ -297,9 +299,10 @@ final class Story {
       let extraction = try cursor.extractPages(maxBytes: cursor.count, maxPages: 16, options: .retain)
       run += 1
       let name = memberNames[member(at: at)]
-      let first = extraction.pages.first.map { page in
-        page.frame.map { "pool frame \($0)" } ?? hex(page.address)
-      } ?? "-"
+      let first =
+        extraction.pages.first.map { page in
+          page.frame.map { "pool frame \($0)" } ?? hex(page.address)
+        } ?? "-"
       table.add(run, name, extraction.pages.count, extraction.offset, extraction.count, extraction.retentionKind, first)
       byteTotal += extraction.count
       // The first page's offset plus the run's bytes is where the run lies.
@@ -320,7 +323,8 @@ final class Story {
     let holding = "holding \(counted(count, "retention")):"
     let released = "released:"
     report.say("  \(holding) \(held.description)")
-    report.say("  \(released)\(String(repeating: " ", count: max(1, holding.count + 1 - released.count)))\(after.description)")
+    report.say(
+      "  \(released)\(String(repeating: " ", count: max(1, holding.count + 1 - released.count)))\(after.description)")
     report.say(
       "  pool audit: \(pool.audit().count) folios live, each with only its own reference; "
         + "\(leaks.count) leaks")
@@ -395,7 +399,8 @@ final class Story {
       return
     }
     report.say("  translator: PagePoolTranslator, because \(reason):")
-    report.say("  only the payload (pool pages) is mapped, to the pool's frame addresses (frame x 4096), not physical ones")
+    report.say(
+      "  only the payload (pool pages) is mapped, to the pool's frame addresses (frame x 4096), not physical ones")
     let translator = PagePoolTranslator(pool: pool)
     var iter = try IovIter(bvec, direction: .source)
     try map(&iter, with: translator) { address, length in

@@ -29,30 +29,36 @@ struct DMALimitsTests {
 
   @Test func malformedLimitsAreTypedErrors() {
     let cases: [(String, () throws(DMAError) -> Void)] = [
-    ("max_segments 0", { () throws(DMAError) in _ = try DMALimits(maxSegments: 0) }),
-    ("max_segments 65536", { () throws(DMAError) in _ = try DMALimits(maxSegments: 65536) }),
-    ("max_segment_size 0", { () throws(DMAError) in _ = try DMALimits(maxSegmentSize: 0) }),
-    ("max_segment_size 4095", { () throws(DMAError) in _ = try DMALimits(maxSegmentSize: 4095) }),
-    ("seg_boundary_mask 0", { () throws(DMAError) in _ = try DMALimits(segmentBoundaryMask: 0) }),
-    ("seg_boundary_mask 2047", { () throws(DMAError) in _ = try DMALimits(segmentBoundaryMask: 2047) }),
-    ("seg_boundary_mask 4094", { () throws(DMAError) in _ = try DMALimits(segmentBoundaryMask: 4094) }),
-    ("seg_boundary_mask 4096", { () throws(DMAError) in _ = try DMALimits(segmentBoundaryMask: 4096) }),
-    ("dma_alignment 4096", { () throws(DMAError) in _ = try DMALimits(dmaAlignment: 4096) }),
-    ("dma_alignment 8191", { () throws(DMAError) in _ = try DMALimits(dmaAlignment: 8191) }),
-    ("dma_alignment 5", { () throws(DMAError) in _ = try DMALimits(dmaAlignment: 5) }),
-    ("virt_boundary_mask 4096", { () throws(DMAError) in _ = try DMALimits(virtBoundaryMask: 4096) }),
-    ("virt boundary with max_segment_size", { () throws(DMAError) in
-      _ = try DMALimits(maxSegmentSize: 65536, virtBoundaryMask: 4095)
-    }),
-    ("max_hw_sectors 0", { () throws(DMAError) in _ = try DMALimits(maxHWSectors: 0) }),
-    ("max_hw_sectors 7", { () throws(DMAError) in _ = try DMALimits(maxHWSectors: 7) }),
-    ("max_user_sectors 4", { () throws(DMAError) in _ = try DMALimits(maxUserSectors: 4) }),
-    ("logical_block_size 0", { () throws(DMAError) in _ = try DMALimits(logicalBlockSize: 0) }),
-    ("logical_block_size 1000", { () throws(DMAError) in _ = try DMALimits(logicalBlockSize: 1000) }),
-    ("logical_block_size 256", { () throws(DMAError) in _ = try DMALimits(logicalBlockSize: 256) }),
-    ("logical block above max_hw_sectors", { () throws(DMAError) in
-      _ = try DMALimits(maxHWSectors: 8, logicalBlockSize: 8192)
-    }),
+      ("max_segments 0", { () throws(DMAError) in _ = try DMALimits(maxSegments: 0) }),
+      ("max_segments 65536", { () throws(DMAError) in _ = try DMALimits(maxSegments: 65536) }),
+      ("max_segment_size 0", { () throws(DMAError) in _ = try DMALimits(maxSegmentSize: 0) }),
+      ("max_segment_size 4095", { () throws(DMAError) in _ = try DMALimits(maxSegmentSize: 4095) }),
+      ("seg_boundary_mask 0", { () throws(DMAError) in _ = try DMALimits(segmentBoundaryMask: 0) }),
+      ("seg_boundary_mask 2047", { () throws(DMAError) in _ = try DMALimits(segmentBoundaryMask: 2047) }),
+      ("seg_boundary_mask 4094", { () throws(DMAError) in _ = try DMALimits(segmentBoundaryMask: 4094) }),
+      ("seg_boundary_mask 4096", { () throws(DMAError) in _ = try DMALimits(segmentBoundaryMask: 4096) }),
+      ("dma_alignment 4096", { () throws(DMAError) in _ = try DMALimits(dmaAlignment: 4096) }),
+      ("dma_alignment 8191", { () throws(DMAError) in _ = try DMALimits(dmaAlignment: 8191) }),
+      ("dma_alignment 5", { () throws(DMAError) in _ = try DMALimits(dmaAlignment: 5) }),
+      ("virt_boundary_mask 4096", { () throws(DMAError) in _ = try DMALimits(virtBoundaryMask: 4096) }),
+      (
+        "virt boundary with max_segment_size",
+        { () throws(DMAError) in
+          _ = try DMALimits(maxSegmentSize: 65536, virtBoundaryMask: 4095)
+        }
+      ),
+      ("max_hw_sectors 0", { () throws(DMAError) in _ = try DMALimits(maxHWSectors: 0) }),
+      ("max_hw_sectors 7", { () throws(DMAError) in _ = try DMALimits(maxHWSectors: 7) }),
+      ("max_user_sectors 4", { () throws(DMAError) in _ = try DMALimits(maxUserSectors: 4) }),
+      ("logical_block_size 0", { () throws(DMAError) in _ = try DMALimits(logicalBlockSize: 0) }),
+      ("logical_block_size 1000", { () throws(DMAError) in _ = try DMALimits(logicalBlockSize: 1000) }),
+      ("logical_block_size 256", { () throws(DMAError) in _ = try DMALimits(logicalBlockSize: 256) }),
+      (
+        "logical block above max_hw_sectors",
+        { () throws(DMAError) in
+          _ = try DMALimits(maxHWSectors: 8, logicalBlockSize: 8192)
+        }
+      ),
     ]
     for (name, make) in cases {
       do throws(DMAError) {
@@ -83,7 +89,8 @@ struct DMALimitsTests {
     #expect(l.physicallyMergeable(ram, BioVec(address: 0x2000, length: 4096)))
     #expect(!l.physicallyMergeable(ram, bus))
     #expect(!l.physicallyMergeable(ram, BioVec(address: 0x2000, length: 4096), sameRegion: false))
-    #expect(!l.physicallyMergeable(BioVec(address: 0xFFFF_F000, length: 4096), BioVec(address: 0x1_0000_0000, length: 1)))
+    #expect(
+      !l.physicallyMergeable(BioVec(address: 0xFFFF_F000, length: 4096), BioVec(address: 0x1_0000_0000, length: 1)))
   }
 }
 
@@ -101,7 +108,8 @@ struct BioVecMapperTests {
       (0x7F00_0000_1000, big), (0x7F01_0000_0000 + 1, big), (0xFFFF_F001, 4095), (0x1_0000_0000, big),
       (0x2_0000_0000 - 7, 14), (0x1234_5678, 1),
     ]
-    let list = UnsafeSegmentList(layout.map { IterSegment(base: UnsafeMutableRawPointer(bitPattern: $0.0), count: $0.1) })
+    let list = UnsafeSegmentList(
+      layout.map { IterSegment(base: UnsafeMutableRawPointer(bitPattern: $0.0), count: $0.1) })
     var iter = try IovIter(list, direction: .source)
     var mapper = BioVecMapper(limits: limits, translator: IdentityTranslator())
     var request = BioVecRequest(for: limits)
@@ -171,17 +179,20 @@ struct BioVecMapperTests {
     // With a bounce plan the piece is flagged, not merged.
     var bouncing = BioVecMapper(limits: .default, translator: table, misalignment: .bounce)
     #expect(try bouncing.mapNextRequest(from: &iter, into: &request))
-    #expect(request.array == [
-      BioVec(address: 0x4000_0000, length: 1024),
-      BioVec(address: 0x4000_2003, length: 512, flags: [.needsBounce, .endOfRequest]),
-    ])
+    #expect(
+      request.array == [
+        BioVec(address: 0x4000_0000, length: 1024),
+        BioVec(address: 0x4000_2003, length: 512, flags: [.needsBounce, .endOfRequest]),
+      ])
     #expect(request.bounceCount == 1)
   }
 
   @Test func smallRequestBufferIsRefused() throws {
     var mapper = BioVecMapper(limits: .default, translator: IdentityTranslator())
     var request = BioVecRequest(capacity: 4)
-    var iter = try IovIter(UnsafeSegmentList([IterSegment(base: UnsafeMutableRawPointer(bitPattern: 0x1000), count: 512)]), direction: .source)
+    var iter = try IovIter(
+      UnsafeSegmentList([IterSegment(base: UnsafeMutableRawPointer(bitPattern: 0x1000), count: 512)]),
+      direction: .source)
     #expect(throws: DMAError.requestBufferTooSmall(capacity: 4, maxSegments: 128)) {
       try mapper.mapNextRequest(from: &iter, into: &request)
     }
@@ -265,7 +276,8 @@ struct BioVecRoundTripTests {
     // User memory inside the arena (pinned when extracted).
     let arena = folios[2].withUnsafeMutableBytes { $0 }
     let user = try UserIOVecArray(importing: [
-      UnsafeMutableRawBufferPointer(rebasing: arena[3..<9000]), UnsafeMutableRawBufferPointer(rebasing: arena[9000..<9001]),
+      UnsafeMutableRawBufferPointer(rebasing: arena[3..<9000]),
+      UnsafeMutableRawBufferPointer(rebasing: arena[9000..<9001]),
     ])
     let held = try roundTrip(try IovIter(user, direction: .source), translator: translator, extract: extract).retentions
     if extract { #expect(held > 0) }
@@ -281,7 +293,8 @@ struct BioVecRoundTripTests {
     // Page references taken and released exactly once.
     if extract {
       let before = pool.referenceCount(of: folios[1])
-      _ = try roundTrip(try IovIter(fragments, direction: .source), translator: translator, extract: true, options: .retain)
+      _ = try roundTrip(
+        try IovIter(fragments, direction: .source), translator: translator, extract: true, options: .retain)
       #expect(pool.referenceCount(of: folios[1]) == before)
     }
   }

@@ -23,7 +23,8 @@ struct LayoutCase {
     var limits = DMALimits.default
     while true {
       let vbm: UInt64? = pick([nil, nil, nil, 0, 4095, 8191])
-      let mss: UInt32? = vbm.map { $0 == 0 ? pick([nil, 4096, 5000, 65536, UInt32.max]) : nil }
+      let mss: UInt32? =
+        vbm.map { $0 == 0 ? pick([nil, 4096, 5000, 65536, UInt32.max]) : nil }
         ?? pick([nil, 4096, 4097, 6000, 8192, 65536, UInt32.max])
       let lbs: UInt32 = pick([512, 512, 512, 1024, 4096])
       let hw: UInt32? = pick([nil, 8, 16, 24, 64, 255, UInt32.max])
@@ -81,7 +82,8 @@ struct LayoutCase {
 func mapAll(
   _ c: LayoutCase, extract: Bool
 ) -> (outcome: ModelOutcome, consistent: String?) {
-  let list = UnsafeSegmentList(c.segments.map { IterSegment(base: UnsafeMutableRawPointer(bitPattern: $0.address), count: $0.length) })
+  let list = UnsafeSegmentList(
+    c.segments.map { IterSegment(base: UnsafeMutableRawPointer(bitPattern: $0.address), count: $0.length) })
   var iter = try! IovIter(list, direction: .source)
   var mapper = BioVecMapper(limits: c.limits, translator: c.translator, misalignment: c.bounce ? .bounce : .fail)
   var request = BioVecRequest(for: c.limits)
@@ -95,7 +97,9 @@ func mapAll(
         : try mapper.mapNextRequest(from: &iter, into: &request)
       guard more else { break }
       if before - iter.count != request.byteCount {
-        return (ModelOutcome(requests: requests), "iterator moved \(before - iter.count), request has \(request.byteCount)")
+        return (
+          ModelOutcome(requests: requests), "iterator moved \(before - iter.count), request has \(request.byteCount)"
+        )
       }
       requests.append(ModelRequest(chunks: request.array, end: request.end))
     } catch {

@@ -11,7 +11,8 @@ import Testing
 struct IOVAMapperTests {
   /// A request over made-up physical pages given as (address, length) pieces.
   func request(_ pieces: [(UInt, Int)], limits: DMALimits) throws -> BioVecRequest {
-    let list = UnsafeSegmentList(pieces.map { IterSegment(base: UnsafeMutableRawPointer(bitPattern: $0.0), count: $0.1) })
+    let list = UnsafeSegmentList(
+      pieces.map { IterSegment(base: UnsafeMutableRawPointer(bitPattern: $0.0), count: $0.1) })
     var iter = try IovIter(list, direction: .source)
     var mapper = BioVecMapper(limits: limits, translator: IdentityTranslator())
     var r = BioVecRequest(for: limits)
@@ -93,7 +94,9 @@ struct IOVAMapperTests {
     let r = try request([(0x10_0000, 0x1000), (0x50_0000, 0x1000)], limits: limits)
     let allocator = try SimpleIOVAAllocator(base: 0x1000, size: 0x1000)
     var ranges: [DMARange] = []
-    #expect(throws: DMAError.iovaExhausted(size: 0x1000)) { _ = try IOVAMapper(allocator: allocator).map(r, into: &ranges) }
+    #expect(throws: DMAError.iovaExhausted(size: 0x1000)) {
+      _ = try IOVAMapper(allocator: allocator).map(r, into: &ranges)
+    }
     #expect(ranges.isEmpty && allocator.freeBytes == 0x1000)
   }
 

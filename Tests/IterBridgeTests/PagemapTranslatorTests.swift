@@ -39,7 +39,9 @@ final class Mapping {
     base = UnsafeMutableRawPointer(bitPattern: aligned)!
     count = bytes
     if hugePages { _ = madvise(base, count, 14) }  // MADV_HUGEPAGE
-    for i in stride(from: 0, to: count, by: 4096) { base.storeBytes(of: UInt8(truncatingIfNeeded: i >> 12), toByteOffset: i, as: UInt8.self) }
+    for i in stride(from: 0, to: count, by: 4096) {
+      base.storeBytes(of: UInt8(truncatingIfNeeded: i >> 12), toByteOffset: i, as: UInt8.self)
+    }
     _ = mlock(base, count)
   }
 
@@ -54,7 +56,9 @@ final class Mapping {
     var entries = [UInt64](repeating: 0, count: pages)
     let fd = open("/proc/self/pagemap", O_RDONLY)
     defer { close(fd) }
-    let got = entries.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(UInt(bitPattern: base) / 4096 * 8)) }
+    let got = entries.withUnsafeMutableBytes {
+      pread(fd, $0.baseAddress, $0.count, off_t(UInt(bitPattern: base) / 4096 * 8))
+    }
     precondition(got == pages * 8, "pagemap read \(got)")
     return entries.map { $0 & (1 << 63) != 0 ? $0 & ((1 << 55) - 1) : 0 }
   }
@@ -157,7 +161,10 @@ struct PagemapTranslatorTests {
     _ = try t.translate(0x100_000, length: 1)
     #expect(t.readCount == reads + 1)
     // A failing read is a typed error.
-    let failing = PagemapTranslator { _, _ in errno = EIO; return -1 }
+    let failing = PagemapTranslator { _, _ in
+      errno = EIO
+      return -1
+    }
     #expect(throws: DMAError.systemCall(name: "pread(/proc/self/pagemap)", errno: EIO)) {
       try failing.translate(0x1000, length: 1)
     }

@@ -92,13 +92,16 @@ struct ScatterlistExtractionTests {
       switch kind {
       case .userBuffer:
         let b = try fixture.userBuffer(data, &rng)
-        try roundTrip({ try IovIter(b, direction: .source) }, bytes: data, fixture: fixture, options: options, seed: seed)
+        try roundTrip(
+          { try IovIter(b, direction: .source) }, bytes: data, fixture: fixture, options: options, seed: seed)
       case .userIOVecArray:
         let b = try fixture.userIOVecs(data, &rng)
-        try roundTrip({ try IovIter(b, direction: .source) }, bytes: data, fixture: fixture, options: options, seed: seed)
+        try roundTrip(
+          { try IovIter(b, direction: .source) }, bytes: data, fixture: fixture, options: options, seed: seed)
       case .bioVecArray:
         let b = try fixture.bvec(data, &rng)
-        try roundTrip({ try IovIter(b, direction: .source) }, bytes: data, fixture: fixture, options: options, seed: seed)
+        try roundTrip(
+          { try IovIter(b, direction: .source) }, bytes: data, fixture: fixture, options: options, seed: seed)
       case .folioQueue:
         let (q, lead) = try fixture.folioQueue(data, &rng)
         try roundTrip(
@@ -106,16 +109,20 @@ struct ScatterlistExtractionTests {
           options: options, seed: seed)
       case .kvecArray:
         let b = try fixture.kvec(data, &rng)
-        try roundTrip({ try IovIter(b, direction: .source) }, bytes: data, fixture: fixture, options: options, seed: seed)
+        try roundTrip(
+          { try IovIter(b, direction: .source) }, bytes: data, fixture: fixture, options: options, seed: seed)
       case .unsafeSegmentList:
         let b = fixture.segmentList(data, &rng)
-        try roundTrip({ try IovIter(b, direction: .source) }, bytes: data, fixture: fixture, options: options, seed: seed)
+        try roundTrip(
+          { try IovIter(b, direction: .source) }, bytes: data, fixture: fixture, options: options, seed: seed)
       case .chain:
         let c = try fixture.chain(data, &rng)
-        try roundTrip({ try IovIter(c, direction: .source) }, bytes: data, fixture: fixture, options: options, seed: seed)
+        try roundTrip(
+          { try IovIter(c, direction: .source) }, bytes: data, fixture: fixture, options: options, seed: seed)
       case .outsideKind:
         let b = OutsideKind(holding: data)
-        try roundTrip({ try IovIter(b, direction: .source) }, bytes: data, fixture: fixture, options: options, seed: seed)
+        try roundTrip(
+          { try IovIter(b, direction: .source) }, bytes: data, fixture: fixture, options: options, seed: seed)
       }
     }
     try fixture.releaseFolios()

@@ -94,7 +94,8 @@ struct ScatterlistPagesTests {
     var append = try ScatterlistAppendTable()
     let p = pages(pool, [0, 1])
     for (offset, size) in [(-1, 10), (pageSize, 10), (0, 0), (0, pageSize), (0, 2 * pageSize + 1), (100, 2 * pageSize)]
-      + [(pageSize - 100, 0)] {
+      + [(pageSize - 100, 0)]
+    {
       #expect(throws: IterError.self) { try append.append(pages: p, offset: offset, size: size, pool: pool) }
     }
     #expect(throws: IterError.self) { try append.append(pages: [p[0]], offset: pageSize - 100, size: 0) }

@@ -100,11 +100,13 @@ struct ChainTests {
   }
 
   @Test func revertCrossesBackIntoEarlierMembers() throws {
-    let chain = try IterChain(direction: .source, members: [
-      StaccatoSource(contents: [1, 2, 3], segmentSizes: [1, 0, 2]),
-      StaccatoSource(contents: [], segmentSizes: [0]),
-      StaccatoSource(contents: [4, 5, 6, 7], segmentSizes: [4]),
-    ])
+    let chain = try IterChain(
+      direction: .source,
+      members: [
+        StaccatoSource(contents: [1, 2, 3], segmentSizes: [1, 0, 2]),
+        StaccatoSource(contents: [], segmentSizes: [0]),
+        StaccatoSource(contents: [4, 5, 6, 7], segmentSizes: [4]),
+      ])
     var iter = try IovIter(chain)
     #expect(try iter.read(upTo: 6) == [1, 2, 3, 4, 5, 6])
     try iter.revert(by: 5)
@@ -186,9 +188,11 @@ struct ChainTests {
   }
 
   @Test func nestedChainsAndTheSameMemberTwice() throws {
-    let inner = try IterChain(direction: .source, members: [
-      StaccatoSource(contents: [1, 2], segmentSizes: [1, 1]),
-    ])
+    let inner = try IterChain(
+      direction: .source,
+      members: [
+        StaccatoSource(contents: [1, 2], segmentSizes: [1, 1])
+      ])
     let outer = try IterChain(direction: .source, members: [inner, inner])
     try outer.append(outer)  // a snapshot of itself: its four bytes again
     var iter = try IovIter(outer)
@@ -252,11 +256,13 @@ struct ChainLifetimeTests {
   }
 
   @Test func aChainCursorAppendedToAChainAddsItsRemainingMembers() throws {
-    let inner = try IterChain(direction: .source, members: [
-      StaccatoSource(contents: [1, 2, 3], segmentSizes: [3]),
-      StaccatoSource(contents: [4, 5, 6], segmentSizes: [1, 2]),
-      StaccatoSource(contents: [7, 8, 9], segmentSizes: [3]),
-    ])
+    let inner = try IterChain(
+      direction: .source,
+      members: [
+        StaccatoSource(contents: [1, 2, 3], segmentSizes: [3]),
+        StaccatoSource(contents: [4, 5, 6], segmentSizes: [1, 2]),
+        StaccatoSource(contents: [7, 8, 9], segmentSizes: [3]),
+      ])
     var cursor = try IovIter(inner)
     try cursor.advance(by: 4)
     try cursor.truncate(to: 3)

@@ -94,7 +94,8 @@ final class MemberFactory: @unchecked Sendable {  // used from one test at a tim
       case 4:
         // A cursor member: only what is left of it counts.
         let lead = Int.random(in: 0...8, using: &rng)
-        let memory = StaccatoSource(contents: [UInt8](repeating: 0xEE, count: lead) + part + [0xEE, 0xEE], seed: rng.next())
+        let memory = StaccatoSource(
+          contents: [UInt8](repeating: 0xEE, count: lead) + part + [0xEE, 0xEE], seed: rng.next())
         staccato.append(memory)
         var cursor = try IovIter(memory, direction: direction)
         try cursor.advance(by: lead)

@@ -31,7 +31,8 @@ func firstViolation(_ report: ConformanceReport, _ check: String) -> Conformance
 @Suite("Broken extraction is a report, never a crash")
 struct BrokenExtractionTests {
   func check(
-    _ name: String, extract: @escaping (BrokenKindTests.Kind, IterPosition, Int, Int) throws(IterError) -> IterExtraction
+    _ name: String,
+    extract: @escaping (BrokenKindTests.Kind, IterPosition, Int, Int) throws(IterError) -> IterExtraction
   ) -> ConformanceReport {
     BrokenKindTests().check(name) { inner in
       var kind = BrokenKindTests.Kind(inner: inner)
@@ -75,10 +76,13 @@ struct BrokenExtractionTests {
   @Test func listingPastTheEndOfASegmentIsReported() throws {
     let report = check("past-segment-end") { kind, position, maxBytes, maxPages throws(IterError) in
       let segment = kind.segment(at: position.segmentIndex)
-      guard position.offset == segment.count, segment.count > 0 else { return try rightRun(kind, position, maxBytes, maxPages) }
+      guard position.offset == segment.count, segment.count > 0 else {
+        return try rightRun(kind, position, maxBytes, maxPages)
+      }
       let end = segment.address + UInt(segment.count)
       return IterExtraction(
-        pages: [IterPage(containing: end)], offset: Int(end % UInt(IterPage.size)), count: 1, retention: IterRetention())
+        pages: [IterPage(containing: end)], offset: Int(end % UInt(IterPage.size)), count: 1, retention: IterRetention()
+      )
     }
     let v = try #require(firstViolation(report, "extraction"))
     #expect(v.message.contains("not a page list of the run"), "\(v)")
@@ -124,14 +128,16 @@ struct BrokenExtractionTests {
       let (pages, offset, count) = (right.pages, right.offset, right.count)
       switch garbage {
       case .noPagesButBytes: return IterExtraction(pages: [], offset: offset, count: count, retention: IterRetention())
-      case .negativeCount: return IterExtraction(pages: pages, offset: offset, count: -count, retention: IterRetention())
+      case .negativeCount:
+        return IterExtraction(pages: pages, offset: offset, count: -count, retention: IterRetention())
       case .hugeCount: return IterExtraction(pages: pages, offset: offset, count: .max, retention: IterRetention())
       case .offsetPastThePage:
         return IterExtraction(pages: pages, offset: offset + IterPage.size, count: count, retention: IterRetention())
       case .negativeOffset: return IterExtraction(pages: pages, offset: -1, count: count, retention: IterRetention())
       case .pagesNotAligned:
         return IterExtraction(
-          pages: pages.map { IterPage(address: $0.address + 8) }, offset: offset, count: count, retention: IterRetention())
+          pages: pages.map { IterPage(address: $0.address + 8) }, offset: offset, count: count,
+          retention: IterRetention())
       }
     }
     let report = check("garbage-\(garbage)", extract: make)
@@ -139,7 +145,8 @@ struct BrokenExtractionTests {
     #expect(v.message.contains("got pages ["), "\(v)")
 
     // The cursor refuses the same run with a typed error, and does not move.
-    var kind = BrokenKindTests.Kind(inner: StaccatoSource(contents: Array(repeating: 1, count: 5000), segmentSizes: [5000]))
+    var kind = BrokenKindTests.Kind(
+      inner: StaccatoSource(contents: Array(repeating: 1, count: 5000), segmentSizes: [5000]))
     kind.extract = make
     var iter = try IovIter(kind, direction: .source)
     #expect {
@@ -219,11 +226,15 @@ struct BrokenExtractionTests {
   @Test func segmentAtAWildAddressIsReportedNotTrapped() {
     let report = BrokenKindTests().check("wild") { inner in
       var kind = BrokenKindTests.Kind(inner: inner)
-      kind.segmentHook = { index, s in index == 1 && s.count > 0 ? IterSegment(base: UnsafeMutableRawPointer(bitPattern: 0x1000), count: s.count) : s }
+      kind.segmentHook = { index, s in
+        index == 1 && s.count > 0 ? IterSegment(base: UnsafeMutableRawPointer(bitPattern: 0x1000), count: s.count) : s
+      }
       return kind
     }
     #expect(report.violates("segments"), "\(report)")
-    #expect(report.violations.contains { $0.message.contains("segment 1 (") && $0.message.contains("is not mapped") }, "\(report)")
+    #expect(
+      report.violations.contains { $0.message.contains("segment 1 (") && $0.message.contains("is not mapped") },
+      "\(report)")
   }
 
   /// A kind that offers writing into memory mapped read-only.

@@ -36,7 +36,9 @@ struct BrokenKindTests {
     }
     var supportedDirections: IterDirections { directions }
     func retention(for options: IterExtractionOptions) -> IterRetentionKind { retentionKind }
-    func extractPages(at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions)
+    func extractPages(
+      at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
+    )
       throws(IterError) -> IterExtraction
     {
       if let extract { return try extract(self, position, maxBytes, maxPages) }
@@ -46,7 +48,9 @@ struct BrokenKindTests {
     }
   }
 
-  func check(_ name: String, options: ConformanceOptions = BrokenKindTests.options, _ make: @escaping (StaccatoSource) -> Kind)
+  func check(
+    _ name: String, options: ConformanceOptions = BrokenKindTests.options, _ make: @escaping (StaccatoSource) -> Kind
+  )
     -> ConformanceReport
   {
     checkIterConformance(of: name, options: options) { bytes, seed in
@@ -192,7 +196,9 @@ struct BrokenKindTests {
   }
 
   /// An extraction that lists every page one page too high.
-  static func shiftedPages(_ kind: Kind, _ position: IterPosition, _ maxBytes: Int, _ maxPages: Int)
+  static func shiftedPages(
+    _ kind: Kind, _ position: IterPosition, _ maxBytes: Int, _ maxPages: Int
+  )
     throws(IterError) -> IterExtraction
   {
     let right = try IterExtraction.singleSegmentRun(of: kind, at: position, maxBytes: maxBytes, maxPages: maxPages) {
@@ -217,7 +223,8 @@ struct BrokenKindTests {
     let report = check("over-report") { inner in
       var kind = Kind(inner: inner)
       kind.extract = { kind, position, maxBytes, maxPages throws(IterError) in
-        let right = try IterExtraction.singleSegmentRun(of: kind, at: position, maxBytes: maxBytes, maxPages: maxPages) {
+        let right = try IterExtraction.singleSegmentRun(of: kind, at: position, maxBytes: maxBytes, maxPages: maxPages)
+        {
           _, _ throws(IterError) in IterRetention()
         }
         return IterExtraction(pages: right.pages, offset: right.offset, count: maxBytes + 1, retention: IterRetention())

@@ -115,7 +115,9 @@ struct BrokenRetentionTests {
   static let countingMistakes: [CountingMistake] = [
     .init(
       name: "no reference taken", declared: .pageReference, take: 0, giveBack: 0,
-      reported: ["page 0 (<segment 0 page+0>, listed once) reads 0 on pageHoldProbe while held, 0 before; want 1 for page-reference"]),
+      reported: [
+        "page 0 (<segment 0 page+0>, listed once) reads 0 on pageHoldProbe while held, 0 before; want 1 for page-reference"
+      ]),
     .init(
       name: "two references taken", declared: .pageReference, take: 2, giveBack: 2,
       reported: ["reads 2 on pageHoldProbe while held, 0 before; want 1"]),
@@ -147,7 +149,9 @@ struct BrokenRetentionTests {
       IterRetention(kind: .ownerReference) {}
     }
     let v = try #require(firstViolation(report, "retention"))
-    #expect(v.message.contains("retentionProbe stayed at 0 (now 0) while an extraction that declares owner-reference was held"), "\(v)")
+    #expect(
+      v.message.contains(
+        "retentionProbe stayed at 0 (now 0) while an extraction that declares owner-reference was held"), "\(v)")
   }
 
   /// The kind's own counter goes up by two for a run of one page: a hold taken twice.
@@ -160,7 +164,10 @@ struct BrokenRetentionTests {
       return IterRetention(kind: .ownerReference) { held.withLock { $0 -= 2 } }
     }
     let v = try #require(firstViolation(report, "retention"))
-    #expect(v.message.contains("retentionProbe went up by 2 (from 0 to 2) while an extraction of 1 pages that declares owner-reference was held; want 1 (one per extraction) or 1 (one per page)"), "\(v)")
+    #expect(
+      v.message.contains(
+        "retentionProbe went up by 2 (from 0 to 2) while an extraction of 1 pages that declares owner-reference was held; want 1 (one per extraction) or 1 (one per page)"
+      ), "\(v)")
   }
 
   // MARK: - Pins, against the kernel's lock flag (no probe from the author)

@@ -46,7 +46,8 @@ struct DoubleTests {
   @Test func reportDescribesViolations() {
     var report = ConformanceReport(kind: "K")
     #expect(report.description.contains("conforms"))
-    report.violations.append(.init(check: "model", context: "ctx", message: "boom", seed: 42, minimalSequence: ["advance 3"]))
+    report.violations.append(
+      .init(check: "model", context: "ctx", message: "boom", seed: 42, minimalSequence: ["advance 3"]))
     #expect(report.description.contains("[model] ctx: boom (seed 42)"))
     #expect(report.description.contains("1. advance 3"))
   }

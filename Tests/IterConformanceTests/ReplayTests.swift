@@ -30,7 +30,8 @@ struct ReplayTests {
     .extract(maxBytes: 9, maxPages: 0, retain: false), .queries(pageLimit: -10), .nextChunk(-11), .dup(-12),
     .zero(-13), .walker(maxCount: -1, budget: 4), .copy(1 << 20, .buffer, seed: 10),
     // Walk bodies that return out-of-range amounts, stop early or throw.
-    .iterate(maxCount: 80, answers: [nil, 3, -1], throwAt: nil), .iterate(maxCount: 200, answers: [nil, 1_000_000], throwAt: 2),
+    .iterate(maxCount: 80, answers: [nil, 3, -1], throwAt: nil),
+    .iterate(maxCount: 200, answers: [nil, 1_000_000], throwAt: 2),
     .iterate(maxCount: -5, answers: [], throwAt: 0), .iterate(maxCount: .max, answers: [-7], throwAt: nil),
     .chunkWalk(maxCount: 100, stopAt: 1, throwing: false), .chunkWalk(maxCount: .max, stopAt: 2, throwing: true),
     .chunkWalk(maxCount: -1, stopAt: 0, throwing: true), .chunkWalk(maxCount: 70, stopAt: -1, throwing: true),
@@ -43,9 +44,11 @@ struct ReplayTests {
     .extractP2P(maxBytes: -1, maxPages: 1, retain: false), .extractP2P(maxBytes: 1, maxPages: 0, retain: true),
     .memoryCheck,
     // Second cursors: split pieces and copies, each against its own model.
-    .splitRun(40, head: [.copy(5, .buffer, seed: 15), .advance(3), .revert(9), .revert(2), .save, .restore(0)],
+    .splitRun(
+      40, head: [.copy(5, .buffer, seed: 15), .advance(3), .revert(9), .revert(2), .save, .restore(0)],
       tail: [.advance(10), .revert(11), .full(7, seed: 16), .extend(1), .splitAt(4)]),
-    .splitRun(-1, head: [], tail: []), .splitRun(1_000_000, head: [.iterate(maxCount: 9, answers: [2], throwAt: nil)], tail: []),
+    .splitRun(-1, head: [], tail: []),
+    .splitRun(1_000_000, head: [.iterate(maxCount: 9, answers: [2], throwAt: nil)], tail: []),
     .save, .copyRun([.advance(6), .restore(0), .zero(4), .nextChunk(3), .reexpand(1)]), .memoryCheck,
   ]
 
@@ -66,7 +69,8 @@ struct ReplayTests {
     defer { buffer.deallocate() }
     let base = buffer.baseAddress!
     let list = UnsafeSegmentList([
-      IterSegment(base: base + 8, count: 20), IterSegment(base: base, count: 16), IterSegment(base: base + 12, count: 30),
+      IterSegment(base: base + 8, count: 20), IterSegment(base: base, count: 16),
+      IterSegment(base: base + 12, count: 30),
     ])
     let ops: [ModelOperation] = [
       .copy(10, .buffer, seed: 1), .zero(12), .walker(maxCount: 9, budget: 9), .memoryCheck, .revert(31),
@@ -109,7 +113,8 @@ struct ReplayTests {
     #expect(failure?.step == 3)
     #expect(failure?.operation == ops[3])
     #expect(failure?.message.contains("extraction") == true, "\(String(describing: failure))")
-    #expect(failure?.description.contains("step 3 (extract max 10 bytes, 1 pages)") == true, "\(String(describing: failure))")
+    #expect(
+      failure?.description.contains("step 3 (extract max 10 bytes, 1 pages)") == true, "\(String(describing: failure))")
   }
 
   /// A kind that never releases what an extraction holds is caught at the
@@ -193,7 +198,9 @@ struct ReplayTests {
     let split = ModelOperation.splitRun(50, head: [.advance(1)], tail: [.advance(1), .copy(200, .buffer, seed: 0)])
     let failure = Self.failureAfterTheSegmentMoves([.advance(0), .copyRun([.advance(2)]), split])
     #expect(failure?.step == 2, "\(String(describing: failure))")
-    #expect(failure?.message.contains("the tail of split(at: 50), step 1 (copy 200 (buffer))") == true, "\(String(describing: failure))")
+    #expect(
+      failure?.message.contains("the tail of split(at: 50), step 1 (copy 200 (buffer))") == true,
+      "\(String(describing: failure))")
   }
 
   /// The walker's clamp and stop rules are the model's: a body that returns
@@ -247,7 +254,8 @@ struct ReplayTests {
       throw .resourceLimit(resource: "RLIMIT_MEMLOCK", requested: maxBytes, limit: 0, errno: ENOMEM)
     }
     let ops: [ModelOperation] = [
-      .advance(2), .extract(maxBytes: 8, maxPages: 1, retain: false), .extractP2P(maxBytes: 9, maxPages: 2, retain: true),
+      .advance(2), .extract(maxBytes: 8, maxPages: 1, retain: false),
+      .extractP2P(maxBytes: 9, maxPages: 2, retain: true),
       .copy(3, .buffer, seed: 0),
     ]
     let run = { try replayModel(ops, over: kind, direction: .source, retentionProbe: { holds.held }) }
@@ -286,7 +294,9 @@ private struct FlipKind: IterSegmentSource {
     answers.asked += 1
     return answers.asked % 2 == 1 ? .pin : .none
   }
-  func extractPages(at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions)
+  func extractPages(
+    at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
+  )
     throws(IterError) -> IterExtraction
   {
     try IterExtraction.singleSegmentRun(of: self, at: position, maxBytes: maxBytes, maxPages: maxPages) {

@@ -165,7 +165,9 @@ struct CopyTests {
 
   @Test func copyIntoMemorylessSegmentsConsumes() throws {
     let layout = Layout([2, 2])
-    let list = UnsafeSegmentList([layout.list.segment(at: 0), IterSegment(base: nil, count: 3), layout.list.segment(at: 1)])
+    let list = UnsafeSegmentList([
+      layout.list.segment(at: 0), IterSegment(base: nil, count: 3), layout.list.segment(at: 1),
+    ])
     var iter = try IovIter(list, direction: .destination)
     #expect(try iter.write([1, 2, 3, 4, 5, 6, 7]) == 7)
     #expect(layout.bytes == [1, 2, 6, 7])

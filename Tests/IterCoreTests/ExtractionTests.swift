@@ -52,20 +52,27 @@ struct ExtractionTests {
 
   @Test func memorylessBytesCannotBeExtracted() throws {
     var iter = try IovIter(UnsafeSegmentList([IterSegment(base: nil, count: 10)]), direction: .destination)
-    #expect(throws: IterError.extractionUnsupported(kind: .user)) { _ = try iter.extractPages(maxBytes: 5, maxPages: 1) }
+    #expect(throws: IterError.extractionUnsupported(kind: .user)) {
+      _ = try iter.extractPages(maxBytes: 5, maxPages: 1)
+    }
     #expect(iter.count == 10)
   }
 
   /// A kind that takes a counted hold on each run, to show that every
   /// retention is released exactly once, explicitly or at its end of life.
-  final class Holds: @unchecked Sendable { var held = 0; var released = 0 }
+  final class Holds: @unchecked Sendable {
+    var held = 0
+    var released = 0
+  }
   struct Counted: IterSegmentSource {
     let holds: Holds
     let list: UnsafeSegmentList
     var segmentCount: Int { list.segmentCount }
     func segment(at index: Int) -> IterSegment { list.segment(at: index) }
     func retention(for options: IterExtractionOptions) -> IterRetentionKind { .ownerReference }
-    func extractPages(at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions)
+    func extractPages(
+      at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
+    )
       throws(IterError) -> IterExtraction
     {
       try IterExtraction.singleSegmentRun(of: self, at: position, maxBytes: maxBytes, maxPages: maxPages) {
@@ -79,7 +86,8 @@ struct ExtractionTests {
 
   @Test func retentionIsReleasedExactlyOnce() throws {
     let holds = Holds()
-    var iter = try IovIter(Counted(holds: holds, list: fakeList([(0x1000, 10), (0x3000, 10), (0x5000, 10)])), direction: .source)
+    var iter = try IovIter(
+      Counted(holds: holds, list: fakeList([(0x1000, 10), (0x3000, 10), (0x5000, 10)])), direction: .source)
     let a = try iter.extractPages(maxBytes: .max, maxPages: 4)
     #expect(a.retentionKind == .ownerReference)
     #expect(holds.held == 1 && holds.released == 0)

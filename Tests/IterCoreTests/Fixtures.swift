@@ -22,7 +22,9 @@ final class Layout {
       segments.append(IterSegment(base: memory.base + at, count: s))
       at += s
     }
-    for k in 0..<memory.size { memory.base.storeBytes(of: UInt8(truncatingIfNeeded: k &* 7 &+ 3), toByteOffset: k, as: UInt8.self) }
+    for k in 0..<memory.size {
+      memory.base.storeBytes(of: UInt8(truncatingIfNeeded: k &* 7 &+ 3), toByteOffset: k, as: UInt8.self)
+    }
     self.offset = offset
     list = UnsafeSegmentList(segments)
   }

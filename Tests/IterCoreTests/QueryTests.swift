@@ -31,7 +31,9 @@ struct QueryTests {
 
   @Test func memorylessSegmentsAddNothingToAlignment() throws {
     let iter = try IovIter(
-      UnsafeSegmentList([IterSegment(base: nil, count: 3), IterSegment(base: UnsafeMutableRawPointer(bitPattern: 0x4000), count: 8)]),
+      UnsafeSegmentList([
+        IterSegment(base: nil, count: 3), IterSegment(base: UnsafeMutableRawPointer(bitPattern: 0x4000), count: 8),
+      ]),
       direction: .destination)
     #expect(try iter.alignment == 0x4000 | 8)
   }

@@ -186,8 +186,10 @@ struct RobustnessTests {
     let p = UInt(page)
     let page = self.page
     var (iter, counter) = try lying { _, _, _ in
-      ([IterPage(address: 4 * p), IterPage(address: 5 * p), IterPage(address: 6 * p), IterPage(address: 9 * p)],
-       16, 4 * page - 16)
+      (
+        [IterPage(address: 4 * p), IterPage(address: 5 * p), IterPage(address: 6 * p), IterPage(address: 9 * p)],
+        16, 4 * page - 16
+      )
     }
     let run = try iter.extractPages(maxBytes: .max, maxPages: 8)
     #expect(run.count == 4 * page - 16 && iter.count == 0)
@@ -214,9 +216,11 @@ struct RobustnessTests {
       }
     }
     // At the end, or nothing asked: empty, no error.
-    let end = try list.extractPages(at: IterPosition(segmentIndex: 2, offset: 0), maxBytes: 10, maxPages: 1, options: [])
+    let end = try list.extractPages(
+      at: IterPosition(segmentIndex: 2, offset: 0), maxBytes: 10, maxPages: 1, options: [])
     #expect(end.count == 0)
-    let none = try list.extractPages(at: IterPosition(segmentIndex: 0, offset: 0), maxBytes: 0, maxPages: 1, options: [])
+    let none = try list.extractPages(
+      at: IterPosition(segmentIndex: 0, offset: 0), maxBytes: 0, maxPages: 1, options: [])
     #expect(none.count == 0)
     // A run from a direct call with huge limits is bounded by the segment.
     let whole = try list.extractPages(
@@ -305,7 +309,8 @@ struct RobustnessTests {
     #expect(try destination.copy(from: &source) == 128)
     let now = layout.bytes
     for stripe in 0..<8 {
-      #expect(Array(now[(stripe * 32 + 16)..<(stripe * 32 + 32)]) == Array(original[(stripe * 32)..<(stripe * 32 + 16)]))
+      #expect(
+        Array(now[(stripe * 32 + 16)..<(stripe * 32 + 32)]) == Array(original[(stripe * 32)..<(stripe * 32 + 16)]))
     }
   }
 

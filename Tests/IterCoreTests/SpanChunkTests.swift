@@ -30,7 +30,9 @@ struct SpanChunkTests {
 
   @Test func nextMutableChunkWritesInPlaceAndSkipsDiscard() throws {
     let layout = Layout([2, 2])
-    let list = UnsafeSegmentList([layout.list.segment(at: 0), IterSegment(base: nil, count: 5), layout.list.segment(at: 1)])
+    let list = UnsafeSegmentList([
+      layout.list.segment(at: 0), IterSegment(base: nil, count: 5), layout.list.segment(at: 1),
+    ])
     var iter = try IovIter(list, direction: .destination)
     var value: UInt8 = 1
     while true {
@@ -56,8 +58,12 @@ struct BrokenSourceTests {
   /// than it was allowed: a kind's output is input, so the cursor throws.
   struct Overreporting: IterSegmentSource {
     var segmentCount: Int { 1 }
-    func segment(at index: Int) -> IterSegment { IterSegment(base: UnsafeMutableRawPointer(bitPattern: 0x1000), count: 64) }
-    func extractPages(at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions)
+    func segment(at index: Int) -> IterSegment {
+      IterSegment(base: UnsafeMutableRawPointer(bitPattern: 0x1000), count: 64)
+    }
+    func extractPages(
+      at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
+    )
       throws(IterError) -> IterExtraction
     {
       IterExtraction(pages: [IterPage(address: 0x1000)], offset: 0, count: maxBytes + 1, retention: IterRetention())

@@ -76,7 +76,9 @@ struct WalkAndExportTests {
     #expect(vectors[0].iov_base == UnsafeMutableRawPointer(bitPattern: 0x1004) && vectors[0].iov_len == 6)
     #expect(vectors[1].iov_base == UnsafeMutableRawPointer(bitPattern: 0x2000) && vectors[1].iov_len == 20)
     #expect(vectors[2].iov_base == UnsafeMutableRawPointer(bitPattern: 0x3000) && vectors[2].iov_len == 30)
-    let two = try vectors.withUnsafeMutableBufferPointer { try iter.gather(into: UnsafeMutableBufferPointer(rebasing: $0[0..<2])) }
+    let two = try vectors.withUnsafeMutableBufferPointer {
+      try iter.gather(into: UnsafeMutableBufferPointer(rebasing: $0[0..<2]))
+    }
     #expect(two == IterGather(vectorCount: 2, byteCount: 26, isComplete: false))
     let clipped = try vectors.withUnsafeMutableBufferPointer { try iter.gather(into: $0, maxBytes: 10) }
     #expect(clipped == IterGather(vectorCount: 2, byteCount: 10, isComplete: false))

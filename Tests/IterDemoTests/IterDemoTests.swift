@@ -107,7 +107,8 @@ struct IterDemoTests {
     ] {
       #expect(run.output.contains(line), "missing '\(line)' in:\n\(run.output)")
     }
-    #expect(run.output.contains("translator: PagemapTranslator") || run.output.contains("translator: PagePoolTranslator"))
+    #expect(
+      run.output.contains("translator: PagemapTranslator") || run.output.contains("translator: PagePoolTranslator"))
     #expect(!run.output.contains("FAILED"))
     #expect(run.output.split(separator: "\n").count <= 80, "the default output fits a screen or two")
   }

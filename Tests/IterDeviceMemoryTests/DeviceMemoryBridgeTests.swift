@@ -32,16 +32,20 @@ struct DeviceMemoryBridgeTests {
     #expect(t.virtualAddress(of: 0xC000_0064) == bar.address + 100)
     #expect(t.virtualAddress(of: 0xC000_0000 + UInt64(3 * pageSize)) == nil)
     // Outside every aperture and without RAM: not translatable.
-    #expect(thrown { () throws(DMAError) in _ = try t.translate(bar.address - 1, length: 1) }
-      == .notTranslatable(address: bar.address - 1))
-    #expect(thrown { () throws(DMAError) in _ = try t.translate(bar.address + UInt(3 * pageSize), length: 1) }
-      == .notTranslatable(address: bar.address + UInt(3 * pageSize)))
+    #expect(
+      thrown { () throws(DMAError) in _ = try t.translate(bar.address - 1, length: 1) }
+        == .notTranslatable(address: bar.address - 1))
+    #expect(
+      thrown { () throws(DMAError) in _ = try t.translate(bar.address + UInt(3 * pageSize), length: 1) }
+        == .notTranslatable(address: bar.address + UInt(3 * pageSize)))
     // RAM below an aperture is never asked past the aperture's start.
     let withRAM = try DeviceApertureTranslator(apertures: [try DeviceAperture(bar)], ram: IdentityTranslator())
     let below = try withRAM.translate(bar.address - 10, length: 100)
     #expect(below == PhysicalRun(address: UInt64(bar.address - 10), length: 10))
     // MMIO apertures carry the flag too.
-    let mmio = try DeviceApertureTranslator(apertures: [try DeviceAperture(bar, region: 7, attributes: [.busAddress, .mmio])])
+    let mmio = try DeviceApertureTranslator(apertures: [
+      try DeviceAperture(bar, region: 7, attributes: [.busAddress, .mmio])
+    ])
     let m = try mmio.translate(bar.address, length: 1)
     #expect(m.attributes == [.busAddress, .mmio] && m.region == 7)
   }
@@ -50,25 +54,44 @@ struct DeviceMemoryBridgeTests {
     let cases: [(String, () throws(DMAError) -> Void)] = [
       ("empty", { () throws(DMAError) in _ = try DeviceAperture(cpuAddress: 0x1000, length: 0, busAddress: 0) }),
       ("negative", { () throws(DMAError) in _ = try DeviceAperture(cpuAddress: 0x1000, length: -4096, busAddress: 0) }),
-      ("cpu wraps", { () throws(DMAError) in _ = try DeviceAperture(cpuAddress: .max - 10, length: 12, busAddress: 0) }),
-      ("bus wraps", { () throws(DMAError) in _ = try DeviceAperture(cpuAddress: 0, length: 12, busAddress: .max - 10) }),
-      ("region 0", { () throws(DMAError) in _ = try DeviceAperture(cpuAddress: 0, length: 1, busAddress: 0, region: 0) }),
-      ("no flags", { () throws(DMAError) in _ = try DeviceAperture(cpuAddress: 0, length: 1, busAddress: 0, attributes: []) }),
-      ("bounce flag", { () throws(DMAError) in
-        _ = try DeviceAperture(cpuAddress: 0, length: 1, busAddress: 0, attributes: [.busAddress, .needsBounce])
-      }),
-      ("cpu overlap", { () throws(DMAError) in
-        _ = try DeviceApertureTranslator(apertures: [
-          try DeviceAperture(cpuAddress: 0x10000, length: 0x2000, busAddress: 0),
-          try DeviceAperture(cpuAddress: 0x11000, length: 0x1000, busAddress: 0x10000),
-        ])
-      }),
-      ("bus overlap", { () throws(DMAError) in
-        _ = try DeviceApertureTranslator(apertures: [
-          try DeviceAperture(cpuAddress: 0x10000, length: 0x1000, busAddress: 0x5000),
-          try DeviceAperture(cpuAddress: 0x20000, length: 0x1000, busAddress: 0x4800),
-        ])
-      }),
+      (
+        "cpu wraps", { () throws(DMAError) in _ = try DeviceAperture(cpuAddress: .max - 10, length: 12, busAddress: 0) }
+      ),
+      (
+        "bus wraps", { () throws(DMAError) in _ = try DeviceAperture(cpuAddress: 0, length: 12, busAddress: .max - 10) }
+      ),
+      (
+        "region 0",
+        { () throws(DMAError) in _ = try DeviceAperture(cpuAddress: 0, length: 1, busAddress: 0, region: 0) }
+      ),
+      (
+        "no flags",
+        { () throws(DMAError) in _ = try DeviceAperture(cpuAddress: 0, length: 1, busAddress: 0, attributes: []) }
+      ),
+      (
+        "bounce flag",
+        { () throws(DMAError) in
+          _ = try DeviceAperture(cpuAddress: 0, length: 1, busAddress: 0, attributes: [.busAddress, .needsBounce])
+        }
+      ),
+      (
+        "cpu overlap",
+        { () throws(DMAError) in
+          _ = try DeviceApertureTranslator(apertures: [
+            try DeviceAperture(cpuAddress: 0x10000, length: 0x2000, busAddress: 0),
+            try DeviceAperture(cpuAddress: 0x11000, length: 0x1000, busAddress: 0x10000),
+          ])
+        }
+      ),
+      (
+        "bus overlap",
+        { () throws(DMAError) in
+          _ = try DeviceApertureTranslator(apertures: [
+            try DeviceAperture(cpuAddress: 0x10000, length: 0x1000, busAddress: 0x5000),
+            try DeviceAperture(cpuAddress: 0x20000, length: 0x1000, busAddress: 0x4800),
+          ])
+        }
+      ),
     ]
     for (name, make) in cases {
       let error = thrown(make)
@@ -127,16 +150,19 @@ struct DeviceMemoryBridgeTests {
       chunks += request.array
     }
     mapper.finish().release()
-    let plain = chunks.map { BioVec(address: $0.address, length: $0.length, flags: $0.flags.subtracting(.endOfRequest)) }
+    let plain = chunks.map {
+      BioVec(address: $0.address, length: $0.length, flags: $0.flags.subtracting(.endOfRequest))
+    }
     let bus = BioVecFlags.busAddress
-    #expect(plain == [
-      BioVec(address: poolBytes - 1024, length: 1024),
-      // Adjacent to the RAM chunk, and the aperture's two halves are one chunk.
-      BioVec(address: poolBytes, length: UInt32(4 * pageSize), flags: bus),
-      // The second aperture follows on in bus addresses but is another region.
-      BioVec(address: poolBytes + UInt64(4 * pageSize), length: 512, flags: bus),
-      BioVec(address: 0, length: 512),
-    ], "\(chunks)")
+    #expect(
+      plain == [
+        BioVec(address: poolBytes - 1024, length: 1024),
+        // Adjacent to the RAM chunk, and the aperture's two halves are one chunk.
+        BioVec(address: poolBytes, length: UInt32(4 * pageSize), flags: bus),
+        // The second aperture follows on in bus addresses but is another region.
+        BioVec(address: poolBytes + UInt64(4 * pageSize), length: 512, flags: bus),
+        BioVec(address: 0, length: 512),
+      ], "\(chunks)")
     // Read every chunk back through the inverse: the bytes are the payload.
     var readBack: [UInt8] = []
     for c in chunks {

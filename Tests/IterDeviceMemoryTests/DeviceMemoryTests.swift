@@ -44,25 +44,44 @@ struct DeviceMemoryTests {
   @Test func badAperturesAreTypedErrors() {
     let top = UInt64.max & ~UInt64(pageSize - 1)
     let cases: [(String, () throws(IterError) -> Void, (IterError) -> Bool)] = [
-      ("negative", { () throws(IterError) in _ = try DeviceMemory(byteCount: -1, busAddress: 0) },
-       { if case .negativeCount(argument: "byteCount", value: -1) = $0 { true } else { false } }),
-      ("zero", { () throws(IterError) in _ = try DeviceMemory(byteCount: 0, busAddress: 0) },
-       { if case .invalidArgument(argument: "byteCount", _, _) = $0 { true } else { false } }),
-      ("too large", { () throws(IterError) in _ = try DeviceMemory(byteCount: .max, busAddress: 0) },
-       { if case .lengthOverflow = $0 { true } else { false } }),
-      ("unaligned bus", { () throws(IterError) in _ = try DeviceMemory(byteCount: 10, busAddress: 0x1001) },
-       { if case .invalidArgument(argument: "busAddress", _, _) = $0 { true } else { false } }),
-      ("wrapping bus", { () throws(IterError) in _ = try DeviceMemory(byteCount: 2 * 4096, busAddress: top) },
-       { if case .invalidArgument(argument: "busAddress", _, _) = $0 { true } else { false } }),
-      ("negative file offset", { () throws(IterError) in
-        _ = try DeviceMemory(mapping: 0, offset: -4096, byteCount: 4096, busAddress: 0)
-      }, { if case .negativeCount(argument: "offset", _) = $0 { true } else { false } }),
-      ("unaligned file offset", { () throws(IterError) in
-        _ = try DeviceMemory(mapping: 0, offset: 100, byteCount: 4096, busAddress: 0)
-      }, { if case .invalidArgument(argument: "offset", _, _) = $0 { true } else { false } }),
-      ("bad descriptor", { () throws(IterError) in
-        _ = try DeviceMemory(mapping: -1, offset: 0, byteCount: 4096, busAddress: 0)
-      }, { if case .systemCall(name: "mmap", errno: EBADF) = $0 { true } else { false } }),
+      (
+        "negative", { () throws(IterError) in _ = try DeviceMemory(byteCount: -1, busAddress: 0) },
+        { if case .negativeCount(argument: "byteCount", value: -1) = $0 { true } else { false } }
+      ),
+      (
+        "zero", { () throws(IterError) in _ = try DeviceMemory(byteCount: 0, busAddress: 0) },
+        { if case .invalidArgument(argument: "byteCount", _, _) = $0 { true } else { false } }
+      ),
+      (
+        "too large", { () throws(IterError) in _ = try DeviceMemory(byteCount: .max, busAddress: 0) },
+        { if case .lengthOverflow = $0 { true } else { false } }
+      ),
+      (
+        "unaligned bus", { () throws(IterError) in _ = try DeviceMemory(byteCount: 10, busAddress: 0x1001) },
+        { if case .invalidArgument(argument: "busAddress", _, _) = $0 { true } else { false } }
+      ),
+      (
+        "wrapping bus", { () throws(IterError) in _ = try DeviceMemory(byteCount: 2 * 4096, busAddress: top) },
+        { if case .invalidArgument(argument: "busAddress", _, _) = $0 { true } else { false } }
+      ),
+      (
+        "negative file offset",
+        { () throws(IterError) in
+          _ = try DeviceMemory(mapping: 0, offset: -4096, byteCount: 4096, busAddress: 0)
+        }, { if case .negativeCount(argument: "offset", _) = $0 { true } else { false } }
+      ),
+      (
+        "unaligned file offset",
+        { () throws(IterError) in
+          _ = try DeviceMemory(mapping: 0, offset: 100, byteCount: 4096, busAddress: 0)
+        }, { if case .invalidArgument(argument: "offset", _, _) = $0 { true } else { false } }
+      ),
+      (
+        "bad descriptor",
+        { () throws(IterError) in
+          _ = try DeviceMemory(mapping: -1, offset: 0, byteCount: 4096, busAddress: 0)
+        }, { if case .systemCall(name: "mmap", errno: EBADF) = $0 { true } else { false } }
+      ),
     ]
     for (name, make, expected) in cases {
       let error = thrown(make)
@@ -84,7 +103,8 @@ struct DeviceMemoryTests {
     let a = try DeviceMemory(mapping: fd, offset: 0, byteCount: 4 * pageSize, busAddress: 0x1_0000_0000)
     let b = try DeviceMemory(mapping: fd, offset: pageSize, byteCount: 2 * pageSize, busAddress: 0x2_0000_0000)
     #expect(a.address != b.address)
-    var into = try IovIter(try DeviceRangeArray([DeviceRange(a, offset: pageSize + 10, count: 5)]), direction: .destination)
+    var into = try IovIter(
+      try DeviceRangeArray([DeviceRange(a, offset: pageSize + 10, count: 5)]), direction: .destination)
     #expect(try into.write([1, 2, 3, 4, 5]) == 5)
     var out = try IovIter(try DeviceRangeArray([DeviceRange(b, offset: 10, count: 5)]), direction: .source)
     #expect(try out.read(upTo: 5) == [1, 2, 3, 4, 5])
@@ -197,20 +217,34 @@ struct DeviceRangeArrayTests {
     let bar = try DeviceMemory(byteCount: pageSize, busAddress: 0)
     let ranges = try DeviceRangeArray([DeviceRange(bar, offset: 0, count: 64)])
     let cases: [(IterPosition, Int, Int, (IterError) -> Bool)] = [
-      (IterPosition(segmentIndex: 0, offset: 0), -1, 1,
-       { if case .negativeCount(argument: "maxBytes", _) = $0 { true } else { false } }),
-      (IterPosition(segmentIndex: 0, offset: 0), 10, 0,
-       { if case .invalidArgument(argument: "maxPages", _, _) = $0 { true } else { false } }),
-      (IterPosition(segmentIndex: -1, offset: 0), 10, 1,
-       { if case .invalidArgument(argument: "position.segmentIndex", _, _) = $0 { true } else { false } }),
-      (IterPosition(segmentIndex: 2, offset: 0), 10, 1,
-       { if case .invalidArgument(argument: "position.segmentIndex", _, _) = $0 { true } else { false } }),
-      (IterPosition(segmentIndex: 0, offset: -5), 10, 1,
-       { if case .invalidArgument(argument: "position.offset", _, _) = $0 { true } else { false } }),
-      (IterPosition(segmentIndex: 0, offset: 65), 10, 1,
-       { if case .invalidArgument(argument: "position.offset", _, _) = $0 { true } else { false } }),
-      (IterPosition(segmentIndex: Int.max, offset: Int.max), .max, .max,
-       { if case .invalidArgument = $0 { true } else { false } }),
+      (
+        IterPosition(segmentIndex: 0, offset: 0), -1, 1,
+        { if case .negativeCount(argument: "maxBytes", _) = $0 { true } else { false } }
+      ),
+      (
+        IterPosition(segmentIndex: 0, offset: 0), 10, 0,
+        { if case .invalidArgument(argument: "maxPages", _, _) = $0 { true } else { false } }
+      ),
+      (
+        IterPosition(segmentIndex: -1, offset: 0), 10, 1,
+        { if case .invalidArgument(argument: "position.segmentIndex", _, _) = $0 { true } else { false } }
+      ),
+      (
+        IterPosition(segmentIndex: 2, offset: 0), 10, 1,
+        { if case .invalidArgument(argument: "position.segmentIndex", _, _) = $0 { true } else { false } }
+      ),
+      (
+        IterPosition(segmentIndex: 0, offset: -5), 10, 1,
+        { if case .invalidArgument(argument: "position.offset", _, _) = $0 { true } else { false } }
+      ),
+      (
+        IterPosition(segmentIndex: 0, offset: 65), 10, 1,
+        { if case .invalidArgument(argument: "position.offset", _, _) = $0 { true } else { false } }
+      ),
+      (
+        IterPosition(segmentIndex: Int.max, offset: Int.max), .max, .max,
+        { if case .invalidArgument = $0 { true } else { false } }
+      ),
     ]
     for (position, maxBytes, maxPages, expected) in cases {
       for options in [IterExtractionOptions(), .retain] {
@@ -221,10 +255,12 @@ struct DeviceRangeArrayTests {
       }
     }
     // The end, and a run of at most maxBytes from inside the entry.
-    let end = try ranges.extractPages(at: IterPosition(segmentIndex: 1, offset: 0), maxBytes: 10, maxPages: 1, options: [])
+    let end = try ranges.extractPages(
+      at: IterPosition(segmentIndex: 1, offset: 0), maxBytes: 10, maxPages: 1, options: [])
     #expect(end.count == 0)
     end.release()
-    let tail = try ranges.extractPages(at: IterPosition(segmentIndex: 0, offset: 60), maxBytes: 10, maxPages: 1, options: [])
+    let tail = try ranges.extractPages(
+      at: IterPosition(segmentIndex: 0, offset: 60), maxBytes: 10, maxPages: 1, options: [])
     #expect(tail.count == 4 && tail.offset == 60)
     tail.release()
   }

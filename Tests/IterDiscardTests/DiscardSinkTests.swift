@@ -138,12 +138,10 @@ struct DiscardSinkTests {
     try iter.advance(by: 10)
     let state = iter.saveState()
     var buffer = [UInt8](repeating: 0, count: 8)
-    #expect(throws: IterError.wrongDirection(operation: "copy_from_iter", direction: .destination))
-    {
+    #expect(throws: IterError.wrongDirection(operation: "copy_from_iter", direction: .destination)) {
       try buffer.withUnsafeMutableBytes { _ = try iter.read(into: $0) }
     }
-    #expect(throws: IterError.wrongDirection(operation: "copy_from_iter", direction: .destination))
-    {
+    #expect(throws: IterError.wrongDirection(operation: "copy_from_iter", direction: .destination)) {
       _ = try iter.read(upTo: 8)
     }
     #expect(

@@ -161,7 +161,9 @@ struct FaultTests {
     let memory = TestMemory(size: 8192)
     let file = temporaryFile()
     defer { close(file) }
-    func calls(_ sizes: [Int], _ body: (inout IovIter<UnsafeSegmentList>) throws -> Void) throws
+    func calls(
+      _ sizes: [Int], _ body: (inout IovIter<UnsafeSegmentList>) throws -> Void
+    ) throws
       -> [IOSystemCall]
     {
       var iter = try IovIter(sourceList(memory, sizes: sizes), direction: .source)

@@ -21,7 +21,9 @@ final class Mixed: @unchecked Sendable {  // Used by one test at a time.
     pool = try PagePool(pageCount: pages, maxOrder: 2)
   }
 
-  private func kvec(_ bytes: ArraySlice<UInt8>, pieces: Int, _ rng: inout SeededGenerator) throws
+  private func kvec(
+    _ bytes: ArraySlice<UInt8>, pieces: Int, _ rng: inout SeededGenerator
+  ) throws
     -> KVecArray
   {
     let offset = Int.random(in: 0...64, using: &rng)
@@ -60,7 +62,9 @@ final class Mixed: @unchecked Sendable {  // Used by one test at a time.
     return array
   }
 
-  private func user(_ bytes: ArraySlice<UInt8>, _ rng: inout SeededGenerator) throws
+  private func user(
+    _ bytes: ArraySlice<UInt8>, _ rng: inout SeededGenerator
+  ) throws
     -> UserIOVecArray
   {
     let sizes = randomSegmentSizes(total: bytes.count, maxSegments: 16, using: &rng)
@@ -104,7 +108,9 @@ final class Mixed: @unchecked Sendable {  // Used by one test at a time.
   /// ``source(_:_:)``: user iovecs, a discard sink of `discard` bytes, page
   /// fragments, kernel-virtual memory. `readBack` returns the bytes kept
   /// (everything but the discarded range, which `discarded` gives).
-  func destination(total: Int, discard: Int, _ rng: inout SeededGenerator) throws -> (
+  func destination(
+    total: Int, discard: Int, _ rng: inout SeededGenerator
+  ) throws -> (
     chain: IterChain, discarded: Range<Int>, readBack: () throws -> [UInt8]
   ) {
     let kept = total - discard

@@ -5,11 +5,12 @@
 
 import Glibc
 import IterCore
-@testable import IterIO
 import IterTestSupport
 import IterTypes
 import Synchronization
 import Testing
+
+@testable import IterIO
 
 // MARK: - Bytes
 
@@ -58,7 +59,7 @@ struct Pipe {
     precondition(pipe(&fds) == 0, "pipe failed: \(errno)")
     read = fds[0]
     write = fds[1]
-    if let size { _ = fcntl(write, 1031 /* F_SETPIPE_SZ */, CInt(size)) }
+    if let size { _ = fcntl(write, 1031, CInt(size)) }  // 1031: F_SETPIPE_SZ
   }
   func close() {
     _ = Glibc.close(read)
@@ -124,11 +125,13 @@ final class TestThread: @unchecked Sendable {  // Safe because: joined before it
 
   init(_ body: @escaping @Sendable () -> Void) {
     let box = Unmanaged.passRetained(_ThreadBody(body)).toOpaque()
-    let rc = pthread_create(&handle, nil, { raw in
-      let box = Unmanaged<_ThreadBody>.fromOpaque(raw!).takeRetainedValue()
-      box.body()
-      return nil
-    }, box)
+    let rc = pthread_create(
+      &handle, nil,
+      { raw in
+        let box = Unmanaged<_ThreadBody>.fromOpaque(raw!).takeRetainedValue()
+        box.body()
+        return nil
+      }, box)
     precondition(rc == 0, "pthread_create failed: \(rc)")
   }
 

@@ -154,8 +154,7 @@ struct KVecExtractionTests {
   }
 
   @Test(arguments: [IterExtractionOptions(), [.retain], [.allowP2PDMA]])
-  func aSlabObjectHeldOnlyByARetentionStaysAliveUntilRelease(options: IterExtractionOptions) throws
-  {
+  func aSlabObjectHeldOnlyByARetentionStaysAliveUntilRelease(options: IterExtractionOptions) throws {
     let cache = try SlabAllocator(objectSize: 512)
     let neighbour = try cache.allocate()  // keeps the page mapped either way
     var address: UInt = 0

@@ -45,8 +45,7 @@ struct SlabAllocatorTests {
     ) {
       try SlabAllocator(objectSize: half + 1)
     }
-    #expect(throws: IterError.invalidArgument(argument: "objectSize", value: .max, reason: reason))
-    {
+    #expect(throws: IterError.invalidArgument(argument: "objectSize", value: .max, reason: reason)) {
       try SlabAllocator(objectSize: .max)
     }
     #expect(throws: IterError.negativeCount(argument: "alignment", value: -8)) {

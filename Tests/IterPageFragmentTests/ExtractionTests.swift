@@ -347,8 +347,10 @@ struct ExtractionTests {
     let pool = try PagePool(pageCount: 16)
     let a = try pool.allocateFolio(order: 1)
     let b = try pool.allocatePage()
-    return (pool, [a, b], try BioVecArray([PageFragment(folio: a), PageFragment(folio: b)]),
-      try FolioQueue([a, b]))
+    return (
+      pool, [a, b], try BioVecArray([PageFragment(folio: a), PageFragment(folio: b)]),
+      try FolioQueue([a, b])
+    )
   }
 
   @Test(arguments: [Int.min, -1])
@@ -380,10 +382,11 @@ struct ExtractionTests {
     for folio in folios { try folio.put() }
   }
 
-  @Test(arguments: [(Int.min, 0), (-1, 0), (3, 0), (Int.max, 0), (0, Int.min), (0, -1),
-    (0, 2 * 4096 + 1), (0, Int.max), (1, 4097), (2, 1)])
-  func aPositionOutsideTheSourceInADirectCallIsATypedError(segmentIndex: Int, offset: Int) throws
-  {
+  @Test(arguments: [
+    (Int.min, 0), (-1, 0), (3, 0), (Int.max, 0), (0, Int.min), (0, -1),
+    (0, 2 * 4096 + 1), (0, Int.max), (1, 4097), (2, 1),
+  ])
+  func aPositionOutsideTheSourceInADirectCallIsATypedError(segmentIndex: Int, offset: Int) throws {
     let (pool, folios, bvec, queue) = try directCallFixture()
     let position = IterPosition(segmentIndex: segmentIndex, offset: offset)
     for options in [IterExtractionOptions(), .retain] {

@@ -200,8 +200,7 @@ struct FolioQueueTests {
         == (start..<(start + 2 * pageSize - 100)).map(patternByte)
         + (nextStart..<(nextStart + 100)).map(patternByte))
     #expect(iter.position == IterPosition(segmentIndex: 1, offset: 100))
-    #expect(throws: IterError.revertPastStart(requested: 2 * pageSize + 1, consumed: 2 * pageSize))
-    {
+    #expect(throws: IterError.revertPastStart(requested: 2 * pageSize + 1, consumed: 2 * pageSize)) {
       try iter.revert(by: 2 * pageSize + 1)
     }
     try iter.revert(by: 2 * pageSize)

@@ -270,9 +270,10 @@ struct KernelLayoutTests {
   @Test func loadBvecMergesNeighbouringPagesIntoOneEntry() throws {
     let (pool, pages) = try kernelBuffer()
     let fragments = kernelLoadBvec(pages)
-    #expect(fragments.map { [$0.offset, $0.length] } == [
-      [0x2, 0], [0x27, 0x86c], [0x193, 0x601], [0, 3 * pageSize + 0xffb], [0xffd, 1],
-    ])
+    #expect(
+      fragments.map { [$0.offset, $0.length] } == [
+        [0x2, 0], [0x27, 0x86c], [0x193, 0x601], [0, 3 * pageSize + 0xffb], [0xffd, 1],
+      ])
     #expect(fragments[3].folio == pages[3])
     let bvec = try BioVecArray(fragments)
     #expect(bvec.segmentCount == 5)

@@ -304,8 +304,7 @@ struct PagePoolTests {
               try folio.get()
               try folio.put()
               try folio.put()
-            } else if let folio = try? pool.allocateFolio(order: Int.random(in: 0...3, using: &rng))
-            {
+            } else if let folio = try? pool.allocateFolio(order: Int.random(in: 0...3, using: &rng)) {
               mine.append(folio)
             }
           }

@@ -3,8 +3,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
-public import IterCore
 import Glibc
+public import IterCore
 
 /// Page-aligned memory for tests, freed when the owner goes away.
 public final class TestMemory {

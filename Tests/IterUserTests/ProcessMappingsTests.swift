@@ -38,10 +38,13 @@ struct ProcessMappingsTests {
 
   @Test func theIoctlAndTheTextAgree() throws {
     let (layout, textResult, queryResult) = Layout.stable { layout in
-      (layout,
-       Result { () throws(IterError) in
-         try _ProcessMappings.mappings(from: layout.page(0), to: layout.page(5), textOnly: true) },
-       Result { () throws(IterError) in try _ProcessMappings.mappings(from: layout.page(0), to: layout.page(5)) })
+      (
+        layout,
+        Result { () throws(IterError) in
+          try _ProcessMappings.mappings(from: layout.page(0), to: layout.page(5), textOnly: true)
+        },
+        Result { () throws(IterError) in try _ProcessMappings.mappings(from: layout.page(0), to: layout.page(5)) }
+      )
     }
     let (start, end) = (layout.page(0), layout.page(5))
     // Neighbouring mappings may merge with pages 0 and 4 (and change between
@@ -75,22 +78,31 @@ struct ProcessMappingsTests {
       let cases: [(UInt, Int, IterError?)] = [
         (layout.page(0) + 3, pageSize - 3, nil),
         (layout.page(3), 2 * pageSize, nil),
-        (layout.page(0) + 1, 2 * pageSize,
-         .badAddress(address: layout.page(1), count: pageSize, reason: "no access (PROT_NONE)")),
+        (
+          layout.page(0) + 1, 2 * pageSize,
+          .badAddress(address: layout.page(1), count: pageSize, reason: "no access (PROT_NONE)")
+        ),
         (layout.page(2) + 7, 10, .badAddress(address: layout.page(2) + 7, count: 10, reason: "not mapped")),
-        (layout.page(2) - 1, pageSize + 2,
-         .badAddress(address: layout.page(2) - 1, count: 1, reason: "no access (PROT_NONE)")),
-        (layout.page(2) + 100, 2 * pageSize,
-         .badAddress(address: layout.page(2) + 100, count: pageSize - 100, reason: "not mapped")),
+        (
+          layout.page(2) - 1, pageSize + 2,
+          .badAddress(address: layout.page(2) - 1, count: 1, reason: "no access (PROT_NONE)")
+        ),
+        (
+          layout.page(2) + 100, 2 * pageSize,
+          .badAddress(address: layout.page(2) + 100, count: pageSize - 100, reason: "not mapped")
+        ),
       ]
-      return (layout, cases.map { (from, count, expected) in
-        do throws(IterError) {
-          try check(from, count)
-          return (expected, nil)
-        } catch {
-          return (expected, error)
+      return (
+        layout,
+        cases.map { (from, count, expected) in
+          do throws(IterError) {
+            try check(from, count)
+            return (expected, nil)
+          } catch {
+            return (expected, error)
+          }
         }
-      })
+      )
     }
     #expect(layout.isIntact, "another test kept filling the hole")
     for (k, (expected, got)) in results.enumerated() {

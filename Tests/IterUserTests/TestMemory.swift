@@ -32,7 +32,10 @@ final class MappedPages {
     var k = 0
     let pages = byteCount / pageSize
     while k < pages {
-      if holes.contains(k) { k += 1; continue }
+      if holes.contains(k) {
+        k += 1
+        continue
+      }
       var end = k
       while end < pages && !holes.contains(end) { end += 1 }
       munmap(base + k * pageSize, (end - k) * pageSize)

@@ -185,7 +185,9 @@ func bridgeSwiftMapPages(_ m: BridgeMapping<PagePoolTranslator, BioVecArray>, ti
 }
 
 @inline(never)
-func bridgeSwiftMapMixed(_ m: BridgeMapping<PagePoolTranslator, UnsafeSegmentList>, times: Int)
+func bridgeSwiftMapMixed(
+  _ m: BridgeMapping<PagePoolTranslator, UnsafeSegmentList>, times: Int
+)
   -> Int
 {
   bridgeSwiftMap(&m.mapper, &m.request, &m.iter, from: m.start, times: times)
@@ -313,8 +315,9 @@ func bridgeRaceMapper<Source: IterSegmentSource>(
     if s.address != c.addr || s.length != c.len || s.flags.rawValue != c.flags
       || w.addr != c.addr || w.len != c.len || w.flags != c.flags
     {
-      eprint("iter-compare: chunk \(i): swift \(s), C (0x\(String(c.addr, radix: 16)), \(c.len), \(c.flags)), "
-        + "C translating (0x\(String(w.addr, radix: 16)), \(w.len), \(w.flags))\n")
+      eprint(
+        "iter-compare: chunk \(i): swift \(s), C (0x\(String(c.addr, radix: 16)), \(c.len), \(c.flags)), "
+          + "C translating (0x\(String(w.addr, radix: 16)), \(w.len), \(w.flags))\n")
       same = false
       break
     }

@@ -113,7 +113,9 @@ func makeByteBuffers(_ segments: ContiguousArray<IterSegment>) -> CircularBuffer
 }
 
 @inline(never)
-func nioGather(_ ring: CircularBuffer<ByteBuffer>, into destination: UnsafeMutableRawBufferPointer)
+func nioGather(
+  _ ring: CircularBuffer<ByteBuffer>, into destination: UnsafeMutableRawBufferPointer
+)
   -> Int
 {
   var offset = 0

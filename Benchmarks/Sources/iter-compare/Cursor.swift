@@ -118,7 +118,9 @@ func iterExport(
 }
 
 @inline(never)
-func cExport(_ iter: inout cb_iter, into vectors: UnsafeMutableBufferPointer<iovec>, times: Int)
+func cExport(
+  _ iter: inout cb_iter, into vectors: UnsafeMutableBufferPointer<iovec>, times: Int
+)
   -> Int
 {
   var bytes = 0

@@ -86,7 +86,7 @@ func measureWritev(settings: Settings, report: Report) {
   // run waits until the reader has read everything written.
   var fds: [CInt] = [-1, -1]
   precondition(pipe(&fds) == 0, "pipe failed")
-  _ = fcntl(fds[1], 1031 /* F_SETPIPE_SZ */, CInt(1 << 20))
+  _ = fcntl(fds[1], 1031, CInt(1 << 20))  // 1031: F_SETPIPE_SZ
   let reader = cb_io_reader_start(fds[0], pool.base, bytes)!
   var written: UInt64 = 0
   let writes = settings.quick ? 4 : 16

@@ -128,7 +128,9 @@ public func replayOrCrash<S: IterSegmentSource>(
   readsMemory: Bool = true, retentionProbe: (() -> Int)? = nil
 ) {
   if FuzzConfig.trace {
-    print("replay on a \(direction) cursor (count \(count.map(String.init) ?? "all"), memory \(readsMemory)): \(operations)")
+    print(
+      "replay on a \(direction) cursor (count \(count.map(String.init) ?? "all"), memory \(readsMemory)): \(operations)"
+    )
   }
   do {
     try replayModel(

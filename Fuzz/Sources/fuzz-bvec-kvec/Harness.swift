@@ -131,7 +131,9 @@ func fuzzBioVecs(_ input: inout FuzzInput, _ arena: Arena) {
       accepted.append(fragment)
       model.append((folio.address + UInt(offset), length))
     } catch {
-      check(want.map { same($0, error) } ?? false, "bvec \(fragment) refused with \(error); expected \(want.map { "\($0)" } ?? "success")")
+      check(
+        want.map { same($0, error) } ?? false,
+        "bvec \(fragment) refused with \(error); expected \(want.map { "\($0)" } ?? "success")")
       check(array.segmentCount == before, "a refused bvec changed the array")
     }
   }
@@ -140,7 +142,9 @@ func fuzzBioVecs(_ input: inout FuzzInput, _ arena: Arena) {
       array = try BioVecArray(batch)
       check(batchError == nil, "BioVecArray(\(batch)) accepted; expected \(batchError!)")
     } catch {
-      check(batchError.map { same($0, error) } ?? false, "BioVecArray(_:) threw \(error); expected \(batchError.map { "\($0)" } ?? "success")")
+      check(
+        batchError.map { same($0, error) } ?? false,
+        "BioVecArray(_:) threw \(error); expected \(batchError.map { "\($0)" } ?? "success")")
       return
     }
   }
@@ -194,7 +198,9 @@ func fuzzKVecs(_ input: inout FuzzInput, _ arena: Arena) {
       check(want == nil, "kvec \(offset)+\(count) of \(size) accepted; expected \(want!)")
       model.append((owner.address + UInt(offset), count))
     } catch {
-      check(want.map { same($0, error) } ?? false, "kvec \(offset)+\(count) of \(size) refused with \(error); expected \(want.map { "\($0)" } ?? "success")")
+      check(
+        want.map { same($0, error) } ?? false,
+        "kvec \(offset)+\(count) of \(size) refused with \(error); expected \(want.map { "\($0)" } ?? "success")")
       check(array.count == before, "a refused kvec changed the array")
     }
   }
@@ -203,11 +209,15 @@ func fuzzKVecs(_ input: inout FuzzInput, _ arena: Arena) {
       array = try KVecArray(batch)
       check(batchError == nil, "KVecArray(_:) accepted; expected \(batchError!)")
     } catch {
-      check(batchError.map { same($0, error) } ?? false, "KVecArray(_:) threw \(error); expected \(batchError.map { "\($0)" } ?? "success")")
+      check(
+        batchError.map { same($0, error) } ?? false,
+        "KVecArray(_:) threw \(error); expected \(batchError.map { "\($0)" } ?? "success")")
       return
     }
   }
-  check(array.count == model.count && array.byteCount == model.reduce(0) { $0 + $1.length }, "the array holds other entries")
+  check(
+    array.count == model.count && array.byteCount == model.reduce(0) { $0 + $1.length }, "the array holds other entries"
+  )
   for (i, m) in model.enumerated() {
     let e = array[i]
     check(e.owner.address + UInt(e.offset) == m.address && e.count == m.length, "kvec entry \(i) is \(e), want \(m)")
@@ -225,7 +235,8 @@ func same(_ a: IterError, _ b: IterError) -> Bool {
   }
 }
 
-func runCursor<S: IterSegmentSource>(_ source: S, _ segments: [(address: UInt, length: Int)], _ input: inout FuzzInput) {
+func runCursor<S: IterSegmentSource>(_ source: S, _ segments: [(address: UInt, length: Int)], _ input: inout FuzzInput)
+{
   let direction: IterDirection = input.bool() ? .source : .destination
   let total = segments.reduce(0) { $0 + $1.length }
   let count: Int? = input.u8() % 4 == 0 ? input.below(total + 1) : nil

@@ -152,7 +152,9 @@ final class ChainFuzz {
         guard let m = member(&input, d, depth: depth - 1) else { continue }
         append(m, to: nested, model)
       }
-      return .source(nested, model.slice(from: 0, count: model.total), d == .source ? .source : .destination, IterMemoryKind("chain"))
+      return .source(
+        nested, model.slice(from: 0, count: model.total), d == .source ? .source : .destination, IterMemoryKind("chain")
+      )
     case 7 where depth > 0 && input.u8() % 3 == 0:  // what is left of a cursor over a chain
       let d = input.u8() % 8 == 0 ? (direction == .source ? IterDirection.destination : .source) : direction
       let nested = IterChain(direction: d)
@@ -191,7 +193,9 @@ final class ChainFuzz {
   }
 
   /// What appending `m` to a chain of `direction` holding `total` bytes must do.
-  func expected(_ m: Member, _ direction: IterDirection, _ model: ChainSegments) -> (IterError?, [(address: UInt, length: Int)]) {
+  func expected(
+    _ m: Member, _ direction: IterDirection, _ model: ChainSegments
+  ) -> (IterError?, [(address: UInt, length: Int)]) {
     var segs: [(address: UInt, length: Int)]
     switch m {
     case .source(_, let s, let dirs, let kind):
@@ -236,7 +240,10 @@ final class ChainFuzz {
   /// Appends `m` to `chain` (its model `model`), checking the outcome; with
   /// `through`, through that cursor (whose count must grow by the bytes).
   @discardableResult
-  func append(_ m: Member, to chain: IterChain, _ model: ChainSegments, through cursor: UnsafeMutablePointer<IovIter<IterChain>>? = nil) -> Int? {
+  func append(
+    _ m: Member, to chain: IterChain, _ model: ChainSegments,
+    through cursor: UnsafeMutablePointer<IovIter<IterChain>>? = nil
+  ) -> Int? {
     // A chain that appends itself doubles; a few dozen doublings would fill
     // the memory. That is the caller's doing, not a bug: keep chains small.
     if case .itself = m, model.segmentCount > 512 { return nil }
@@ -255,7 +262,9 @@ final class ChainFuzz {
     let bytesBefore = chain.byteCount
     let countBefore = cursor?.pointee.count
     if FuzzConfig.trace {
-      print("append \(m) to a chain of \(bytesBefore) bytes\(cursor.map { " through \($0.pointee)" } ?? ""); expect \(want.map { "\($0)" } ?? "success")")
+      print(
+        "append \(m) to a chain of \(bytesBefore) bytes\(cursor.map { " through \($0.pointee)" } ?? ""); expect \(want.map { "\($0)" } ?? "success")"
+      )
     }
     do throws(IterError) {
       switch (m, cursor) {
@@ -270,14 +279,18 @@ final class ChainFuzz {
       }
       check(want == nil, "append succeeded; expected \(want!)")
     } catch {
-      check(want.map { sameCase($0, error) } ?? false, "append threw \(error); expected \(want.map { "\($0)" } ?? "success")")
+      check(
+        want.map { sameCase($0, error) } ?? false,
+        "append threw \(error); expected \(want.map { "\($0)" } ?? "success")")
       check(chain.byteCount == bytesBefore, "a refused append changed the chain")
       if let cursor { check(cursor.pointee.count == countBefore, "a refused append moved the cursor") }
       return nil
     }
     let bytes = segs.reduce(0) { $0 + $1.length }
     for s in segs { model.append(address: s.address, length: s.length) }
-    check(chain.byteCount == model.total && chain.byteCount == bytesBefore + bytes, "chain holds \(chain.byteCount) bytes, model \(model.total)")
+    check(
+      chain.byteCount == model.total && chain.byteCount == bytesBefore + bytes,
+      "chain holds \(chain.byteCount) bytes, model \(model.total)")
     return bytes
   }
 
@@ -305,7 +318,9 @@ final class ChainFuzz {
         for i in 0..<scratch.segmentCount { model.append(address: scratch.addresses[i], length: scratch.lengths[i]) }
         check(chain.byteCount == model.total, "IterChain(members:) holds \(chain.byteCount), model \(model.total)")
       } catch {
-        check(want.map { sameCase($0, error) } ?? false, "IterChain(members:) threw \(error); expected \(want.map { "\($0)" } ?? "success")")
+        check(
+          want.map { sameCase($0, error) } ?? false,
+          "IterChain(members:) threw \(error); expected \(want.map { "\($0)" } ?? "success")")
         return
       }
     } else {
@@ -321,7 +336,8 @@ final class ChainFuzz {
       // Past this, a memoryless (discard) member is too long to mirror byte by byte.
       let memory = total <= 1 << 22
       let operations = input.operations(total: total, memory: memory, limit: 1 + input.below(128))
-      replayOrCrash(operations, over: chain, direction: direction, readsMemory: memory, retentionProbe: Arena.retentionsHeld)
+      replayOrCrash(
+        operations, over: chain, direction: direction, readsMemory: memory, retentionProbe: Arena.retentionsHeld)
       guard let m = member(&input, direction, depth: 1) else { continue }
       guard input.bool() else {
         append(m, to: chain, model)
@@ -340,7 +356,11 @@ final class ChainFuzz {
       }
       let before = cursor.count
       let added = withUnsafeMutablePointer(to: &cursor) { self.append(m, to: chain, model, through: $0) }
-      if let added { check(cursor.count == before + added, "appending \(added) bytes through a cursor left it \(cursor.count), \(before) before") }
+      if let added {
+        check(
+          cursor.count == before + added,
+          "appending \(added) bytes through a cursor left it \(cursor.count), \(before) before")
+      }
     }
   }
 }

@@ -116,7 +116,8 @@ func fuzzOne(_ input: inout FuzzInput) {
   let extract = input.bool()
   let model = BioVecModel.run(segments: segments, table: table, limits: limits, bounce: bounce)
 
-  let list = UnsafeSegmentList(segments.map { IterSegment(base: UnsafeMutableRawPointer(bitPattern: $0.address), count: $0.length) })
+  let list = UnsafeSegmentList(
+    segments.map { IterSegment(base: UnsafeMutableRawPointer(bitPattern: $0.address), count: $0.length) })
   var iter = try! IovIter(list, direction: .source)
   var mapper = BioVecMapper(limits: limits, translator: translator, misalignment: bounce ? .bounce : .fail)
   var request = BioVecRequest(for: limits)
@@ -130,7 +131,8 @@ func fuzzOne(_ input: inout FuzzInput) {
         ? try mapper.extractNextRequest(from: &iter, into: &request)
         : try mapper.mapNextRequest(from: &iter, into: &request)
       if !more { break }
-      check(before - iter.count == request.byteCount, "the iterator moved \(before - iter.count) for \(request.byteCount)")
+      check(
+        before - iter.count == request.byteCount, "the iterator moved \(before - iter.count) for \(request.byteCount)")
       check(request.count <= limits.maxSegments, "\(request.count) segments")
       got.append(ModelRequest(chunks: request.array, end: request.end))
     } catch let e {

@@ -41,7 +41,13 @@ enum BioVecModel {
     bounce: Bool
   ) -> ModelOutcome {
     // Every byte, in order, with the piece it belongs to.
-    struct Byte { var va: UInt; var pa: UInt64; var flags: BioVecFlags; var region: UInt32; var segment: Int }
+    struct Byte {
+      var va: UInt
+      var pa: UInt64
+      var flags: BioVecFlags
+      var region: UInt32
+      var segment: Int
+    }
     var bytes: [Byte] = []
     bytes.reserveCapacity(segments.reduce(0) { $0 + $1.length })
     for (s, seg) in segments.enumerated() {
@@ -85,17 +91,24 @@ enum BioVecModel {
           pieceBounce = misaligned && bounce
           if misaligned && !bounce {
             // Only this request's problem if the request would take the byte.
-            if wouldTake(pa: b.pa, region: b.region, chunks: chunks, open: chunkMax, region: chunkRegion, taken: taken, maxBytes: maxBytes,
-                         maxSegments: limits.maxSegments, vbm: vbm, flags: b.flags) == nil {
+            if wouldTake(
+              pa: b.pa, region: b.region, chunks: chunks, open: chunkMax, region: chunkRegion, taken: taken,
+              maxBytes: maxBytes,
+              maxSegments: limits.maxSegments, vbm: vbm, flags: b.flags) == nil
+            {
               return ModelOutcome(
                 requests: requests,
-                error: .misaligned(piece: piece, offset: taken, address: b.va, length: j - i,
-                                   alignmentMask: limits.dmaAlignment))
+                error: .misaligned(
+                  piece: piece, offset: taken, address: b.va, length: j - i,
+                  alignmentMask: limits.dmaAlignment))
             }
           }
         }
         let flags = pieceBounce ? b.flags.union(.needsBounce) : b.flags
-        if taken == maxBytes { end = .maxBytes; break }
+        if taken == maxBytes {
+          end = .maxBytes
+          break
+        }
         if let last = chunks.last, last.flags == flags, chunkRegion.last == b.region,
           last.endAddress == b.pa, UInt64(last.length) < chunkMax.last!,
           !pieceBounce || chunkPiece.last == piece
@@ -105,8 +118,14 @@ enum BioVecModel {
           i += 1
           continue
         }
-        if chunks.count == limits.maxSegments { end = .maxSegments; break }
-        if vbm != 0, let last = chunks.last, (last.endAddress | b.pa) & vbm != 0 { end = .virtBoundaryGap; break }
+        if chunks.count == limits.maxSegments {
+          end = .maxSegments
+          break
+        }
+        if vbm != 0, let last = chunks.last, (last.endAddress | b.pa) & vbm != 0 {
+          end = .virtBoundaryGap
+          break
+        }
         // Room in the boundary window, and max_segment_size.
         let windowEnd = (b.pa | mask)
         let room = Swift.min(windowEnd - b.pa, UInt64(limits.maxSegmentSize) - 1) + 1
@@ -125,7 +144,13 @@ enum BioVecModel {
         var t = trim
         while t > 0 {
           let l = Int(chunks[chunks.count - 1].length)
-          if l <= t { chunks.removeLast(); t -= l } else { chunks[chunks.count - 1].length -= UInt32(t); t = 0 }
+          if l <= t {
+            chunks.removeLast()
+            t -= l
+          } else {
+            chunks[chunks.count - 1].length -= UInt32(t)
+            t = 0
+          }
         }
         taken -= trim
       }
@@ -144,7 +169,9 @@ enum BioVecModel {
     if taken == maxBytes { return .maxBytes }
     if let last = chunks.last, last.flags == flags, region.last == bRegion, last.endAddress == pa,
       UInt64(last.length) < open.last!
-    { return nil }
+    {
+      return nil
+    }
     if chunks.count == maxSegments { return .maxSegments }
     if vbm != 0, let last = chunks.last, (last.endAddress | pa) & vbm != 0 { return .virtBoundaryGap }
     return nil

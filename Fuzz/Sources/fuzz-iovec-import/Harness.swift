@@ -99,7 +99,8 @@ func importAndRun(_ input: inout FuzzInput) {
   let vectors = UnsafeMutableBufferPointer<iovec>.allocate(capacity: max(n, 1))
   defer { vectors.deallocate() }
   for (i, e) in table.enumerated() {
-    vectors[i] = iovec(iov_base: UnsafeMutableRawPointer(bitPattern: e.base), iov_len: Int(bitPattern: UInt(bitPattern: e.len)))
+    vectors[i] = iovec(
+      iov_base: UnsafeMutableRawPointer(bitPattern: e.base), iov_len: Int(bitPattern: UInt(bitPattern: e.len)))
   }
   let table0 = UnsafeBufferPointer(rebasing: vectors[0..<n])
   let segments = table.map { IterSegment(base: UnsafeMutableRawPointer(bitPattern: $0.base), count: $0.len) }
@@ -141,33 +142,46 @@ func importAndRun(_ input: inout FuzzInput) {
   check(total <= IterLimits.maxReadWriteCount, "reference total past MAX_RW_COUNT")
   switch mode {
   case 0, 4:
-    guard let array = outcome({ () throws(IterError) in
-      mode == 0 ? try UserIOVecArray(importing: table0) : try UserIOVecArray(importing: segments)
-    }) else { return }
+    guard
+      let array = outcome({ () throws(IterError) in
+        mode == 0 ? try UserIOVecArray(importing: table0) : try UserIOVecArray(importing: segments)
+      })
+    else { return }
     check(array.count == total && array.segmentCount == n, "array count \(array.count), want \(total)")
-    runCursor({ () throws(IterError) in try IovIter(array, direction: direction) }, capped, direction: direction, &input)
+    runCursor(
+      { () throws(IterError) in try IovIter(array, direction: direction) }, capped, direction: direction, &input)
   case 1, 5:
-    guard let imported = outcome({ () throws(IterError) in
-      mode == 1 ? try UserImport(importing: table0) : try UserImport(importing: segments)
-    }) else { return }
+    guard
+      let imported = outcome({ () throws(IterError) in
+        mode == 1 ? try UserImport(importing: table0) : try UserImport(importing: segments)
+      })
+    else { return }
     check(imported.isSingleBuffer == (n == 1) && imported.count == total, "UserImport \(imported.count)")
-    runCursor({ () throws(IterError) in try IovIter(imported, direction: direction) }, capped, direction: direction, &input)
+    runCursor(
+      { () throws(IterError) in try IovIter(imported, direction: direction) }, capped, direction: direction, &input)
   case 2:
-    guard let iter = outcome({ () throws(IterError) in
-      try IovIter<UserIOVecArray>(importing: table0, direction: direction)
-    }) else { return }
+    guard
+      let iter = outcome({ () throws(IterError) in
+        try IovIter<UserIOVecArray>(importing: table0, direction: direction)
+      })
+    else { return }
     runCursor({ () throws(IterError) in iter }, capped, direction: direction, &input)
   case 3:
-    guard let iter = outcome({ () throws(IterError) in
-      try IovIter<UserImport>(importing: table0, direction: direction)
-    }) else { return }
+    guard
+      let iter = outcome({ () throws(IterError) in
+        try IovIter<UserImport>(importing: table0, direction: direction)
+      })
+    else { return }
     runCursor({ () throws(IterError) in iter }, capped, direction: direction, &input)
   default:
-    guard let buffer = outcome({ () throws(IterError) in
-      try UserBuffer(importing: UnsafeMutableRawPointer(bitPattern: table[0].base), count: table[0].len)
-    }) else { return }
+    guard
+      let buffer = outcome({ () throws(IterError) in
+        try UserBuffer(importing: UnsafeMutableRawPointer(bitPattern: table[0].base), count: table[0].len)
+      })
+    else { return }
     check(buffer.count == total && buffer.segmentCount == 1, "UserBuffer count \(buffer.count)")
-    runCursor({ () throws(IterError) in try IovIter(buffer, direction: direction) }, capped, direction: direction, &input)
+    runCursor(
+      { () throws(IterError) in try IovIter(buffer, direction: direction) }, capped, direction: direction, &input)
   }
 }
 

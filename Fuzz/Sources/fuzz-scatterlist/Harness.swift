@@ -84,7 +84,8 @@ func fuzzTable(_ input: inout FuzzInput) {
     case 6: try? a.setLink(at: index, to: ScatterlistChainTarget(array: nil))
     case 7: try? a.markEnd(at: index)
     case 8: try? a.unmarkEnd(at: index)
-    default: try? a.setDMA(address: input.u64(), length: value(&input), flags: .init(rawValue: UInt32(input.u8())), at: index)
+    default:
+      try? a.setDMA(address: input.u64(), length: value(&input), flags: .init(rawValue: UInt32(input.u8())), at: index)
     }
   }
   // The table: a first entry anywhere, counts from the input, some arrays dropped.
@@ -126,11 +127,15 @@ func runOperations(_ table: ScatterlistTable, _ input: inout FuzzInput) {
     do throws(IterError) {
       while steps < 10_000, try miter.next() {
         steps += 1
-        check(miter.length > 0 && Int(miter.address % UInt(pageSize)) + miter.length <= pageSize, "a piece crosses a page")
+        check(
+          miter.length > 0 && Int(miter.address % UInt(pageSize)) + miter.length <= pageSize, "a piece crosses a page")
         let take = input.bool() ? miter.length : input.below(miter.length + 1)
         miter.withUnsafeMutableBytes { seen += $0.prefix(take) }
         miter.consumed = take
-        if input.u8() % 8 == 0 { _ = try miter.skip(input.below(3 * pageSize)); break }
+        if input.u8() % 8 == 0 {
+          _ = try miter.skip(input.below(3 * pageSize))
+          break
+        }
       }
     } catch { miterFailed = true }
     miter.stop()
@@ -146,10 +151,12 @@ func runOperations(_ table: ScatterlistTable, _ input: inout FuzzInput) {
   }
   check(!miterFailed, "the mapping iterator failed on a valid table")
   // A cursor reads exactly what the copies see.
-  guard let cursorBytes = try? { () throws(IterError) -> [UInt8] in
-    var iter = try IovIter(source, direction: .source)
-    return try iter.read(upTo: total + 1)
-  }() else {
+  guard
+    let cursorBytes = try? { () throws(IterError) -> [UInt8] in
+      var iter = try IovIter(source, direction: .source)
+      return try iter.read(upTo: total + 1)
+    }()
+  else {
     check(false, "a cursor over a valid table failed")
     return
   }
@@ -160,7 +167,8 @@ func runOperations(_ table: ScatterlistTable, _ input: inout FuzzInput) {
   var span = out.mutableSpan
   var raw = span.mutableBytes
   let copied = (try? table.copy(into: &raw, skip: skip)) ?? -1
-  check(copied == expected.count && Array(out.prefix(copied)) == expected, "sg_pcopy_to_buffer disagrees with the cursor")
+  check(
+    copied == expected.count && Array(out.prefix(copied)) == expected, "sg_pcopy_to_buffer disagrees with the cursor")
   // Writing through the table and reading back.
   let fill = (0..<min(total, 512)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) }
   let written = (try? table.copy(from: fill.span.bytes)) ?? -1
@@ -180,7 +188,8 @@ func runOperations(_ table: ScatterlistTable, _ input: inout FuzzInput) {
   target.nents = input.below(3)
   let maxEntries = input.u8() % 8 == 0 ? input.arg(hint: 4) : input.below(target.origNents - target.nents + 1)
   do throws(IterError) {
-    let ex = try extractIterToScatterlist(&iter, maxBytes: input.arg(hint: total), into: &target, maxEntries: maxEntries)
+    let ex = try extractIterToScatterlist(
+      &iter, maxBytes: input.arg(hint: total), into: &target, maxEntries: maxEntries)
     check(ex.byteCount == total - iter.count, "extraction counted \(ex.byteCount), moved \(total - iter.count)")
     for slot in (try? target.slots(count: target.nents)) ?? [] {
       let e = slot.entry

@@ -82,11 +82,13 @@ extension DMAError: CustomStringConvertible {
       return "piece \(piece) at request offset \(offset) (address \(hex(address)), \(length) bytes) "
         + "breaks dma_alignment: start and length must be multiples of \(UInt64(alignmentMask) + 1)"
     case .requestBelowBlockSize(let bytes, let logicalBlockSize):
-      return "cutting the request at a limit leaves \(bytes) bytes, less than one \(logicalBlockSize)-byte logical block"
+      return
+        "cutting the request at a limit leaves \(bytes) bytes, less than one \(logicalBlockSize)-byte logical block"
     case .requestBufferTooSmall(let capacity, let maxSegments):
       return "the request buffer holds \(capacity) entries, fewer than max_segments (\(maxSegments))"
     case .noMemory(let offset):
-      return "the bytes at offset \(offset) have no memory (a discard sink): a device cannot be given an address for them"
+      return
+        "the bytes at offset \(offset) have no memory (a discard sink): a device cannot be given an address for them"
     case .iterator(let error):
       return "the iterator refused: \(error)"
     case .iovaExhausted(let size):

@@ -244,7 +244,8 @@ public struct BioVecMapper<Translator: PhysicalTranslator>: ~Copyable {
     }
     request._reset()
     return unsafe _RequestBuilder(
-      base: request._base, state: request._state, maxBytes: _maxBytes, maxSegments: _maxSegments, virtBoundaryMask: _vbm,
+      base: request._base, state: request._state, maxBytes: _maxBytes, maxSegments: _maxSegments,
+      virtBoundaryMask: _vbm,
       boundaryMask: _boundaryMask, segmentMax: _segmentMax)
   }
 

@@ -110,7 +110,8 @@ public struct ScatterlistAppendTable {
     frames.reserveCapacity(pages.count)
     for (k, page) in pages.enumerated() {
       guard page.address & UInt(pageSize - 1) == 0 else {
-        throw .invalidArgument(argument: "pages[\(k)]", value: Int(bitPattern: page.address), reason: "not page-aligned")
+        throw .invalidArgument(
+          argument: "pages[\(k)]", value: Int(bitPattern: page.address), reason: "not page-aligned")
       }
       let frame = pool?.frame(containing: page.address)
       if let frame, let claimed = page.frame, claimed != UInt64(frame) {

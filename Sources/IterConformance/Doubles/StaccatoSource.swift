@@ -3,8 +3,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
-public import IterCore
 import Glibc
+public import IterCore
 
 /// Owned, page-aligned memory that test doubles describe.
 final class _DoubleStorage: @unchecked Sendable {

@@ -191,4 +191,3 @@ extension FlatLayout {
     return nil
   }
 }
-

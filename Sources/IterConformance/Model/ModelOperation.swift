@@ -124,7 +124,8 @@ public enum ModelOperation: Hashable, Sendable, CustomStringConvertible {
     case .iterate(let m, let answers, let t):
       "iterateAndAdvance max \(m), answers \(answers.map { $0.map(String.init) ?? "all" })"
         + (t.map { ", throw at call \($0)" } ?? "")
-    case .chunkWalk(let m, let stop, let throwing): "forEachChunk max \(m), \(throwing ? "throw" : "stop") at chunk \(stop)"
+    case .chunkWalk(let m, let stop, let throwing):
+      "forEachChunk max \(m), \(throwing ? "throw" : "stop") at chunk \(stop)"
     case .extend(let n): "extend by \(n)"
     case .fullBuffer(let n, let span, _): "full copy \(n) (\(span ? "span" : "buffer"))"
     case .gatherSpan(let c, let m): "gather into a span of \(c) iovecs, max \(m == .max ? "all" : String(m)) bytes"
@@ -172,10 +173,12 @@ public enum ModelOperation: Hashable, Sendable, CustomStringConvertible {
     case 22: return .splitPieces(Int.random(in: 1...max(1, count / 3 + 1), using: &rng))
     case 23, 24:
       let n = Int.random(in: 0...(count + 8), using: &rng)
-      return .iteratorCopy(n, segmentSizes: randomSegmentSizes(total: n, maxSegments: 12, using: &rng), seed: rng.next())
+      return .iteratorCopy(
+        n, segmentSizes: randomSegmentSizes(total: n, maxSegments: 12, using: &rng), seed: rng.next())
     case 25:
       let n = size(count)
-      return .checksum(n, crc: Bool.random(using: &rng), firstPart: Int.random(in: 0...n, using: &rng), seed: rng.next())
+      return .checksum(
+        n, crc: Bool.random(using: &rng), firstPart: Int.random(in: 0...n, using: &rng), seed: rng.next())
     case 26: return .walker(maxCount: size(count), budget: Int.random(in: 0...(count + 4), using: &rng))
     case 27: return .peek
     case 28: return .dup(size(count))

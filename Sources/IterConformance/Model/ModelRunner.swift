@@ -40,7 +40,8 @@ final class ModelRunner<S: IterSegmentSource> {
   /// Its count is `count`, or one drawn from `countSeed`.
   init(
     source: S, direction: IterDirection, countSeed: UInt64, memorySeed: UInt64,
-    retentionProbe: (() -> Int)?, count fixedCount: Int? = nil, readsMemory: Bool = true, layout given: FlatLayout? = nil
+    retentionProbe: (() -> Int)?, count fixedCount: Int? = nil, readsMemory: Bool = true,
+    layout given: FlatLayout? = nil
   ) throws {
     self.source = source
     self.layout = given ?? FlatLayout(source)
@@ -96,7 +97,9 @@ final class ModelRunner<S: IterSegmentSource> {
     }
     guard layout.segmentStarts[p.segmentIndex] + p.offset == pos else {
       throw ModelDivergence(
-        message: "position \(p.segmentIndex)+\(p.offset) is byte \(layout.segmentStarts[p.segmentIndex] + p.offset), model \(pos)")
+        message:
+          "position \(p.segmentIndex)+\(p.offset) is byte \(layout.segmentStarts[p.segmentIndex] + p.offset), model \(pos)"
+      )
     }
     if p.segmentIndex < source.segmentCount {
       let len = source.segment(at: p.segmentIndex).count
@@ -157,7 +160,6 @@ final class ModelRunner<S: IterSegmentSource> {
     count -= n
   }
 
-
   // MARK: - Steps
 
   func run(_ op: ModelOperation) throws(ModelDivergence) {
@@ -177,14 +179,16 @@ final class ModelRunner<S: IterSegmentSource> {
     case .copy(let n, let form, let seed):
       if isDestination {
         if form == .outputSpan {
-          try expectFailure("copy out of a destination into an OutputRawSpan", {
-            var storage = [UInt8](repeating: 0, count: 4)
-            try storage.withUnsafeMutableBytes { raw in
-              var out = OutputRawSpan(buffer: raw, initializedCount: 0)
-              _ = try iter.read(into: &out)
-              _ = out.finalize(for: raw)
-            }
-          }, matches: isWrongDirection)
+          try expectFailure(
+            "copy out of a destination into an OutputRawSpan",
+            {
+              var storage = [UInt8](repeating: 0, count: 4)
+              try storage.withUnsafeMutableBytes { raw in
+                var out = OutputRawSpan(buffer: raw, initializedCount: 0)
+                _ = try iter.read(into: &out)
+                _ = out.finalize(for: raw)
+              }
+            }, matches: isWrongDirection)
           return
         }
         let bytes = seededBytes(n, seed: seed)
@@ -194,7 +198,9 @@ final class ModelRunner<S: IterSegmentSource> {
         case .span: done = try iter.write(bytes.span.bytes)
         default: done = try iter.write(bytes)
         }
-        guard done == min(n, count) else { throw ModelDivergence(message: "copied \(done) bytes in, model \(min(n, count))") }
+        guard done == min(n, count) else {
+          throw ModelDivergence(message: "copied \(done) bytes in, model \(min(n, count))")
+        }
         modelWrite(bytes[0..<done])
         moved(done)
       } else {
@@ -234,9 +240,11 @@ final class ModelRunner<S: IterSegmentSource> {
     case .full(let n, let seed):
       if n > count {
         let remaining = count
-        try expectFailure("full copy of \(n) with \(count) left", {
-          if isDestination { try iter.writeFull(seededBytes(n, seed: seed)) } else { _ = try iter.readFull(count: n) }
-        }, matches: { $0 == .insufficientBytes(requested: n, remaining: remaining) })
+        try expectFailure(
+          "full copy of \(n) with \(count) left",
+          {
+            if isDestination { try iter.writeFull(seededBytes(n, seed: seed)) } else { _ = try iter.readFull(count: n) }
+          }, matches: { $0 == .insufficientBytes(requested: n, remaining: remaining) })
         try checkMemory()
       } else if isDestination {
         let bytes = seededBytes(n, seed: seed)
@@ -249,9 +257,11 @@ final class ModelRunner<S: IterSegmentSource> {
         moved(n)
       }
     case .wrongDirection:
-      try expectFailure("a copy the wrong way", {
-        if isDestination { _ = try iter.read(upTo: 1) } else { _ = try iter.write([1]) }
-      }, matches: isWrongDirection)
+      try expectFailure(
+        "a copy the wrong way",
+        {
+          if isDestination { _ = try iter.read(upTo: 1) } else { _ = try iter.write([1]) }
+        }, matches: isWrongDirection)
       if !isDestination {
         try expectFailure("zero fill of a source", { _ = try iter.zero(1) }, matches: isWrongDirection)
       }
@@ -267,7 +277,8 @@ final class ModelRunner<S: IterSegmentSource> {
     case .revert(let r):
       if r > pos - base {
         let consumed = pos - base
-        try expectFailure("revert \(r) with \(consumed) consumed", { try iter.revert(by: r) },
+        try expectFailure(
+          "revert \(r) with \(consumed) consumed", { try iter.revert(by: r) },
           matches: { $0 == .revertPastStart(requested: r, consumed: consumed) })
       } else {
         try iter.revert(by: r)
@@ -279,7 +290,8 @@ final class ModelRunner<S: IterSegmentSource> {
     case .reexpand(let e):
       let limit = extent - pos
       if e > limit {
-        try expectFailure("reexpand to \(e) with \(limit) left in the range", { try iter.reexpand(to: e) },
+        try expectFailure(
+          "reexpand to \(e) with \(limit) left in the range", { try iter.reexpand(to: e) },
           matches: { $0 == .reexpandPastLimit(requested: e, limit: limit) })
       } else {
         try iter.reexpand(to: e)
@@ -301,10 +313,12 @@ final class ModelRunner<S: IterSegmentSource> {
       try expectFailure("reexpand(to: -1)", { try iter.reexpand(to: -1) }, matches: isNegative)
       try expectFailure("pageCount(limit: -1)", { _ = try iter.pageCount(limit: -1) }, matches: isNegative)
       try expectFailure("split(at: -1)", { _ = try iter.split(at: -1) }, matches: isNegative)
-      try expectFailure("extractPages(maxPages: 0)", { _ = try iter.extractPages(maxBytes: 1, maxPages: 0) },
+      try expectFailure(
+        "extractPages(maxPages: 0)", { _ = try iter.extractPages(maxBytes: 1, maxPages: 0) },
         matches: { if case .invalidArgument = $0 { true } else { false } })
       try expectFailure("restore of a foreign state", { try iter.restore(foreign) }, matches: { $0 == .foreignState })
-      try expectFailure("extend past the source", { try iter.extend(by: layout.total - extent + 1) },
+      try expectFailure(
+        "extend past the source", { try iter.extend(by: layout.total - extent + 1) },
         matches: { if case .countExceedsSource = $0 { true } else { false } })
     case .queries(let cap):
       var align: UInt = 0
@@ -319,12 +333,19 @@ final class ModelRunner<S: IterSegmentSource> {
         pages += (Int(start & UInt(pageSize - 1)) + len + pageSize - 1) / pageSize
       }
       let (gotAlign, gotGap) = (try iter.alignment, try iter.gapAlignment)
-      guard gotAlign == align else { throw ModelDivergence(message: "alignment 0x\(String(gotAlign, radix: 16)), model 0x\(String(align, radix: 16))") }
-      guard gotGap == gap else { throw ModelDivergence(message: "gapAlignment 0x\(String(gotGap, radix: 16)), model 0x\(String(gap, radix: 16))") }
+      guard gotAlign == align else {
+        throw ModelDivergence(
+          message: "alignment 0x\(String(gotAlign, radix: 16)), model 0x\(String(align, radix: 16))")
+      }
+      guard gotGap == gap else {
+        throw ModelDivergence(message: "gapAlignment 0x\(String(gotGap, radix: 16)), model 0x\(String(gap, radix: 16))")
+      }
       let got = try iter.pageCount()
       guard got == pages else { throw ModelDivergence(message: "pageCount \(got), model \(pages)") }
       let capped = try iter.pageCount(limit: cap)
-      guard capped == min(cap, pages) else { throw ModelDivergence(message: "pageCount(limit: \(cap)) \(capped), model \(min(cap, pages))") }
+      guard capped == min(cap, pages) else {
+        throw ModelDivergence(message: "pageCount(limit: \(cap)) \(capped), model \(min(cap, pages))")
+      }
       let single = iter.singleSegmentCount
       if iter.segmentsRemaining > 1 {
         let seg = source.segment(at: iter.position.segmentIndex)
@@ -340,13 +361,17 @@ final class ModelRunner<S: IterSegmentSource> {
     case .extract(let maxBytes, let maxPages, let retain):
       try checkExtraction(maxBytes: maxBytes, maxPages: maxPages, options: retain ? [.retain] : [])
     case .extractP2P(let maxBytes, let maxPages, let retain):
-      try checkExtraction(maxBytes: maxBytes, maxPages: maxPages, options: retain ? [.retain, .allowP2PDMA] : [.allowP2PDMA])
+      try checkExtraction(
+        maxBytes: maxBytes, maxPages: maxPages, options: retain ? [.retain, .allowP2PDMA] : [.allowP2PDMA])
     case .splitAt(let n):
       let (head, tail) = try iter.split(at: n)
       let h = min(n, count)
       guard head.count == h, tail.count == count - h, head.consumedCount == 0, tail.consumedCount == 0,
         head.reexpandLimit == h, tail.reexpandLimit == count - h
-      else { throw ModelDivergence(message: "split(at: \(n)) gave \(head.count) + \(tail.count) bytes, model \(h) + \(count - h)") }
+      else {
+        throw ModelDivergence(
+          message: "split(at: \(n)) gave \(head.count) + \(tail.count) bytes, model \(h) + \(count - h)")
+      }
       if !isDestination && readsMemory {
         var a = head
         var b = tail
@@ -357,7 +382,8 @@ final class ModelRunner<S: IterSegmentSource> {
       }
       var piece = tail
       let parent = iter.saveState()
-      try expectFailure("restore of the parent's state into a split piece", { try piece.restore(parent) },
+      try expectFailure(
+        "restore of the parent's state into a split piece", { try piece.restore(parent) },
         matches: { $0 == .foreignState })
     case .splitPieces(let size):
       let pieces = try iter.split(maxPieceCount: size)
@@ -389,8 +415,14 @@ final class ModelRunner<S: IterSegmentSource> {
           return try into.copy(from: &iter)
         }
       }
-      guard done == min(m, count) else { throw ModelDivergence(message: "iterator copy moved \(done), model \(min(m, count))") }
-      if isDestination { modelWrite(scratch[0..<done]) } else { try expectRead(Array(scratch[0..<done]), "iterator copy") }
+      guard done == min(m, count) else {
+        throw ModelDivergence(message: "iterator copy moved \(done), model \(min(m, count))")
+      }
+      if isDestination {
+        modelWrite(scratch[0..<done])
+      } else {
+        try expectRead(Array(scratch[0..<done]), "iterator copy")
+      }
       moved(done)
     case .checksum(let n, let crc, let firstPart, let seed):
       var inet = InternetChecksum()
@@ -415,7 +447,8 @@ final class ModelRunner<S: IterSegmentSource> {
         let got = try readWithCanary(n, "checksummed copy out") { raw in
           func part(_ range: Range<Int>) throws -> Int {
             let into = UnsafeMutableRawBufferPointer(rebasing: raw[range])
-            return crc ? try self.iter.read(into: into, checksum: &crc32c) : try self.iter.read(into: into, checksum: &inet)
+            return crc
+              ? try self.iter.read(into: into, checksum: &crc32c) : try self.iter.read(into: into, checksum: &inet)
           }
           let first = try part(0..<firstPart)
           return try first + part(first..<n)
@@ -458,7 +491,8 @@ final class ModelRunner<S: IterSegmentSource> {
         }
         let take = min(len, budgetLeft)
         budgetLeft -= take
-        wantBytes += dest ? [UInt8](repeating: 0x5A, count: take) : Array(data[(p.start + skip)..<(p.start + skip + take)])
+        wantBytes +=
+          dest ? [UInt8](repeating: 0x5A, count: take) : Array(data[(p.start + skip)..<(p.start + skip + take)])
         want += take
         if take < len { break }
       }
@@ -512,10 +546,13 @@ final class ModelRunner<S: IterSegmentSource> {
       let wanted = (extent - pos).addingReportingOverflow(n)
       let available = layout.total - pos
       let expected: IterError? =
-        n < 0 ? .negativeCount(argument: "n", value: n)
-        : wanted.overflow ? .lengthOverflow(total: extent, limit: Int.max)
-        : available < wanted.partialValue ? .countExceedsSource(count: wanted.partialValue, available: max(0, available))
-        : nil
+        n < 0
+        ? .negativeCount(argument: "n", value: n)
+        : wanted.overflow
+          ? .lengthOverflow(total: extent, limit: Int.max)
+          : available < wanted.partialValue
+            ? .countExceedsSource(count: wanted.partialValue, available: max(0, available))
+            : nil
       if let expected {
         try expectFailure("extend by \(n)", { try iter.extend(by: n) }, matches: { $0 == expected })
       } else {
@@ -529,10 +566,15 @@ final class ModelRunner<S: IterSegmentSource> {
       if isDestination {
         let bytes = seededBytes(n, seed: seed)
         let copy = {
-          if span { try self.iter.writeFull(bytes.span.bytes) } else { try bytes.withUnsafeBytes { try self.iter.writeFull($0) } }
+          if span {
+            try self.iter.writeFull(bytes.span.bytes)
+          } else {
+            try bytes.withUnsafeBytes { try self.iter.writeFull($0) }
+          }
         }
         if n > count {
-          try expectFailure("full copy of \(n) with \(count) left (\(span ? "span" : "buffer"))", copy, matches: insufficient)
+          try expectFailure(
+            "full copy of \(n) with \(count) left (\(span ? "span" : "buffer"))", copy, matches: insufficient)
           try checkMemory()
         } else {
           try copy()
@@ -552,7 +594,8 @@ final class ModelRunner<S: IterSegmentSource> {
           }
         }
         if n > count {
-          try expectFailure("full copy of \(n) with \(count) left (\(span ? "span" : "buffer"))", { _ = try copy() },
+          try expectFailure(
+            "full copy of \(n) with \(count) left (\(span ? "span" : "buffer"))", { _ = try copy() },
             matches: insufficient)
         } else {
           try expectRead(try copy(), "full copy out (\(span ? "span" : "buffer"))")
@@ -570,7 +613,9 @@ final class ModelRunner<S: IterSegmentSource> {
       second.data = first.data
       try second.replay(tailOperations, "the tail of split(at: \(n))")
       data = second.data
-      guard iter.saveState() == before else { throw ModelDivergence(message: "the pieces' operations moved the cursor") }
+      guard iter.saveState() == before else {
+        throw ModelDivergence(message: "the pieces' operations moved the cursor")
+      }
     case .copyRun(let operations):
       let before = iter.saveState()
       let copy = ModelRunner(cursor: iter, base: base, of: self, sharesStates: true)
@@ -654,12 +699,15 @@ final class ModelRunner<S: IterSegmentSource> {
       throw ModelDivergence(message: "iterateAndAdvance handed out the chunks \(chunks), model \(wantChunks)")
     }
     guard (result == nil) == wantThrow else {
-      throw ModelDivergence(message: wantThrow ? "iterateAndAdvance did not throw the body's error" : "iterateAndAdvance threw")
+      throw ModelDivergence(
+        message: wantThrow ? "iterateAndAdvance did not throw the body's error" : "iterateAndAdvance threw")
     }
     if let result, result != want {
       throw ModelDivergence(message: "iterateAndAdvance returned \(result), model \(want)")
     }
-    guard seen == wantBytes else { throw ModelDivergence(message: "iterateAndAdvance handed out other bytes than the model's") }
+    guard seen == wantBytes else {
+      throw ModelDivergence(message: "iterateAndAdvance handed out other bytes than the model's")
+    }
     for w in writes { store(w.bytes[...], at: w.at) }
     moved(want)
   }
@@ -696,7 +744,9 @@ final class ModelRunner<S: IterSegmentSource> {
     let wantThrow = throwing && !wantChunks.isEmpty && wantChunks.count - 1 == stopAt
     guard chunks == wantChunks, threw == wantThrow else {
       throw ModelDivergence(
-        message: "forEachChunk visited \(chunks)\(threw ? " and threw" : ""), model \(wantChunks)\(wantThrow ? " and a throw" : "")")
+        message:
+          "forEachChunk visited \(chunks)\(threw ? " and threw" : ""), model \(wantChunks)\(wantThrow ? " and a throw" : "")"
+      )
     }
     guard seen == wantBytes else { throw ModelDivergence(message: "forEachChunk saw other bytes than the model's") }
   }
@@ -719,8 +769,10 @@ final class ModelRunner<S: IterSegmentSource> {
       want.append((p.address &+ UInt(skip), len))
     }
     let wantBytes = want.reduce(0) { $0 + $1.1 }
-    guard result.vectorCount == want.count, result.byteCount == wantBytes, result.isComplete == (wantBytes == count) else {
-      throw ModelDivergence(message: "gather export gave \(result), model \(want.count) entries with \(wantBytes) bytes")
+    guard result.vectorCount == want.count, result.byteCount == wantBytes, result.isComplete == (wantBytes == count)
+    else {
+      throw ModelDivergence(
+        message: "gather export gave \(result), model \(want.count) entries with \(wantBytes) bytes")
     }
     for (k, w) in want.enumerated() {
       guard UInt(bitPattern: vectors[k].iov_base) == w.0, vectors[k].iov_len == w.1 else {
@@ -735,9 +787,11 @@ final class ModelRunner<S: IterSegmentSource> {
   private func checkExtraction(maxBytes: Int, maxPages: Int, options: IterExtractionOptions) throws {
     let limit = min(maxBytes, count)
     if limit > 0 && !layout.hasMemory(pos) {
-      try expectFailure("extraction from bytes without memory", {
-        _ = try iter.extractPages(maxBytes: maxBytes, maxPages: maxPages, options: options)
-      }, matches: { if case .extractionUnsupported = $0 { true } else { false } })
+      try expectFailure(
+        "extraction from bytes without memory",
+        {
+          _ = try iter.extractPages(maxBytes: maxBytes, maxPages: maxPages, options: options)
+        }, matches: { if case .extractionUnsupported = $0 { true } else { false } })
       return
     }
     let held = retentionProbe?()
@@ -752,7 +806,8 @@ final class ModelRunner<S: IterSegmentSource> {
       }
       if got > 0 {
         guard extraction.pages.count <= maxPages else {
-          throw ModelDivergence(message: "extraction listed \(extraction.pages.count) pages; at most \(maxPages) allowed")
+          throw ModelDivergence(
+            message: "extraction listed \(extraction.pages.count) pages; at most \(maxPages) allowed")
         }
         if let problem = layout.pageListProblem(
           pages: extraction.pages, offset: extraction.offset, count: got, from: pos)
@@ -763,12 +818,14 @@ final class ModelRunner<S: IterSegmentSource> {
           throw ModelDivergence(message: "extraction holds \(extraction.retentionKind), the source says \(declared)")
         }
         if options.isEmpty && willPin != (extraction.retentionKind == .pin) {
-          throw ModelDivergence(message: "extractionWillPin is \(willPin), the extraction holds \(extraction.retentionKind)")
+          throw ModelDivergence(
+            message: "extractionWillPin is \(willPin), the extraction holds \(extraction.retentionKind)")
         }
       }
       extraction.release()
       if let held, let probe = retentionProbe, probe() != held {
-        throw ModelDivergence(message: "after release the kind holds \(probe()) retentions, \(held) before the extraction")
+        throw ModelDivergence(
+          message: "after release the kind holds \(probe()) retentions, \(held) before the extraction")
       }
       moved(got)
     } catch IterError.resourceLimit {
@@ -778,7 +835,8 @@ final class ModelRunner<S: IterSegmentSource> {
         throw ModelDivergence(message: "an extraction refused by a resource limit changed the cursor")
       }
       if let held, let probe = retentionProbe, probe() != held {
-        throw ModelDivergence(message: "an extraction refused by a resource limit left \(probe()) retentions held, \(held) before")
+        throw ModelDivergence(
+          message: "an extraction refused by a resource limit left \(probe()) retentions held, \(held) before")
       }
     } catch IterError.extractionUnsupported where options.contains(.retain) && declared == .none && limit > 0 {
       // A kind that holds nothing may refuse to be asked for a hold (device

@@ -122,7 +122,8 @@ extension ModelRunner {
   /// memory it may not touch), or `nil`.
   func unreplayable(_ op: ModelOperation) -> String? {
     switch op {
-    case .copy(let n, _, _), .full(let n, _), .fullBuffer(let n, _, _), .checksum(let n, _, _, _), .iteratorCopy(let n, _, _):
+    case .copy(let n, _, _), .full(let n, _), .fullBuffer(let n, _, _), .checksum(let n, _, _, _),
+      .iteratorCopy(let n, _, _):
       if n < 0 { return "a copy of a negative size" }
     case .restore(let index):
       if index < 0 { return "a negative slot" }
@@ -158,10 +159,13 @@ extension ModelRunner {
     case .advance(let n) where n < 0:
       (expected, call) = (.negativeCount(argument: "n", value: n), { try self.iter.advance(by: n) })
     case .dup(let n) where n < 0:
-      (expected, call) = (.negativeCount(argument: "n", value: n), {
-        var copy = self.iter
-        try copy.advance(by: n)
-      })
+      (expected, call) = (
+        .negativeCount(argument: "n", value: n),
+        {
+          var copy = self.iter
+          try copy.advance(by: n)
+        }
+      )
     case .revert(let n) where n < 0:
       (expected, call) = (.negativeCount(argument: "n", value: n), { try self.iter.revert(by: n) })
     case .truncate(let n) where n < 0:
@@ -178,16 +182,22 @@ extension ModelRunner {
         { _ = try self.iter.split(maxPieceCount: n) }
       )
     case .gather(let capacity, let maxBytes) where maxBytes < 0:
-      (expected, call) = (.negativeCount(argument: "maxBytes", value: maxBytes), {
-        var vectors = [iovec](repeating: iovec(), count: capacity)
-        _ = try vectors.withUnsafeMutableBufferPointer { try self.iter.gather(into: $0, maxBytes: maxBytes) }
-      })
+      (expected, call) = (
+        .negativeCount(argument: "maxBytes", value: maxBytes),
+        {
+          var vectors = [iovec](repeating: iovec(), count: capacity)
+          _ = try vectors.withUnsafeMutableBufferPointer { try self.iter.gather(into: $0, maxBytes: maxBytes) }
+        }
+      )
     case .gatherSpan(let capacity, let maxBytes) where maxBytes < 0:
-      (expected, call) = (.negativeCount(argument: "maxBytes", value: maxBytes), {
-        var vectors = [iovec](repeating: iovec(), count: capacity)
-        var entries = vectors.mutableSpan
-        _ = try self.iter.gather(into: &entries, maxBytes: maxBytes)
-      })
+      (expected, call) = (
+        .negativeCount(argument: "maxBytes", value: maxBytes),
+        {
+          var vectors = [iovec](repeating: iovec(), count: capacity)
+          var entries = vectors.mutableSpan
+          _ = try self.iter.gather(into: &entries, maxBytes: maxBytes)
+        }
+      )
     case .extract(let maxBytes, let maxPages, let retain) where maxBytes < 0 || maxPages < 1,
       .extractP2P(let maxBytes, let maxPages, let retain) where maxBytes < 0 || maxPages < 1:
       var options: IterExtractionOptions = retain ? [.retain] : []
@@ -199,12 +209,17 @@ extension ModelRunner {
         { _ = try self.iter.extractPages(maxBytes: maxBytes, maxPages: maxPages, options: options) }
       )
     case .queries(let limit) where limit < 0:
-      (expected, call) = (.negativeCount(argument: "limit", value: limit), { _ = try self.iter.pageCount(limit: limit) })
+      (expected, call) = (
+        .negativeCount(argument: "limit", value: limit), { _ = try self.iter.pageCount(limit: limit) }
+      )
     case .nextChunk(let n) where n < 0:
       let destination = isDestination
-      (expected, call) = (.negativeCount(argument: "maxCount", value: n), {
-        try takeNextChunk(&self.iter, maxCount: n, mutable: destination)
-      })
+      (expected, call) = (
+        .negativeCount(argument: "maxCount", value: n),
+        {
+          try takeNextChunk(&self.iter, maxCount: n, mutable: destination)
+        }
+      )
     default:
       return false
     }
@@ -254,7 +269,9 @@ private func takeNextChunk<S: IterSegmentSource>(_ iter: inout IovIter<S>, maxCo
 extension FlatLayout {
   /// Whether two pieces with memory overlap.
   var hasAliases: Bool {
-    let spans = pieces.filter { $0.base != nil }.map { ($0.address, $0.address &+ UInt($0.length)) }.sorted { $0.0 < $1.0 }
+    let spans = pieces.filter { $0.base != nil }.map { ($0.address, $0.address &+ UInt($0.length)) }.sorted {
+      $0.0 < $1.0
+    }
     return zip(spans, spans.dropFirst()).contains { $0.1 > $1.0 }
   }
 }

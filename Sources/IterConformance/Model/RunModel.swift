@@ -52,7 +52,8 @@ func runModel<S: IterSegmentSource>(
     runner = try ModelRunner(
       source: makeSource(), direction: direction, countSeed: seed, memorySeed: seed ^ 0x5EED, retentionProbe: probe)
   } catch {
-    return ModelOutcome(operationsRun: 0, failure: .init(step: 0, message: "building the cursor threw \(error)", sequence: []))
+    return ModelOutcome(
+      operationsRun: 0, failure: .init(step: 0, message: "building the cursor threw \(error)", sequence: []))
   }
   var ops: [ModelOperation] = []
   for step in 0..<operations {
@@ -63,7 +64,8 @@ func runModel<S: IterSegmentSource>(
       try runner.run(op)
       if step % 257 == 256 { try runner.checkMemory() }
     } catch {
-      let shrunk = shrink(ops, makeSource: makeSource, direction: direction, seed: seed, probe: probe, budget: shrinkBudget)
+      let shrunk = shrink(
+        ops, makeSource: makeSource, direction: direction, seed: seed, probe: probe, budget: shrinkBudget)
       return ModelOutcome(
         operationsRun: step + 1,
         failure: .init(step: step + 1, message: divergenceMessage(error), sequence: shrunk.map(\.description)))
@@ -72,7 +74,8 @@ func runModel<S: IterSegmentSource>(
   do {
     try runner.checkMemory()
   } catch {
-    return ModelOutcome(operationsRun: operations, failure: .init(step: operations, message: divergenceMessage(error), sequence: []))
+    return ModelOutcome(
+      operationsRun: operations, failure: .init(step: operations, message: divergenceMessage(error), sequence: []))
   }
   return ModelOutcome(operationsRun: operations, failure: nil)
 }

@@ -64,15 +64,18 @@ func probeExtraction<S: IterSegmentSource>(
         if extraction != nil && retention != nil { break outer }
         func call() -> String {
           "extractPages(at: segment \(position.segmentIndex) offset \(position.offset) (byte \(byte) of "
-          + "\(layout.total)), maxBytes: \(maxBytes), maxPages: \(maxPages), options: \(options.brief))"
+            + "\(layout.total)), maxBytes: \(maxBytes), maxPages: \(maxPages), options: \(options.brief))"
         }
         let declared: IterRetentionKind
         do {
           declared = try source.retention(for: options, at: position)
         } catch {
-          retention = retention ?? ProbeFinding(
-            check: "retention", message: "retention(for: \(options.brief), at: segment \(position.segmentIndex) "
-              + "offset \(position.offset)) threw \(error) for a position the source has")
+          retention =
+            retention
+            ?? ProbeFinding(
+              check: "retention",
+              message: "retention(for: \(options.brief), at: segment \(position.segmentIndex) "
+                + "offset \(position.offset)) threw \(error) for a position the source has")
           continue
         }
         let hold = HoldCheck(
@@ -97,7 +100,11 @@ func probeExtraction<S: IterSegmentSource>(
           continue
         }
         if let finding {
-          if finding.check == "extraction" { extraction = extraction ?? finding } else { retention = retention ?? finding }
+          if finding.check == "extraction" {
+            extraction = extraction ?? finding
+          } else {
+            retention = retention ?? finding
+          }
         }
       }
     }
@@ -119,7 +126,8 @@ private func examine<S: IterSegmentSource>(
     return ProbeFinding(
       check: "extraction",
       message: "\(call()) \(problem); expected 1...\(maxBytes) bytes in at most \(maxPages) pages, the first "
-        + "byte <\(layout.relativeByte(byte))> at offset \(layout.pageOffset(byte)) of page 0; got \(got.text(layout, from: byte))")
+        + "byte <\(layout.relativeByte(byte))> at offset \(layout.pageOffset(byte)) of page 0; got \(got.text(layout, from: byte))"
+    )
   }
   var problem: String? = nil
   if result.retentionKind != declared {
@@ -129,7 +137,9 @@ private func examine<S: IterSegmentSource>(
   }
   result.release()
   problem = problem ?? hold.afterRelease()
-  return problem.map { ProbeFinding(check: "retention", message: "\(call()): \($0); got \(got.text(layout, from: byte))") }
+  return problem.map {
+    ProbeFinding(check: "retention", message: "\(call()): \($0); got \(got.text(layout, from: byte))")
+  }
 }
 
 /// Why `result` breaks the extraction contract, in layout terms, or `nil`.

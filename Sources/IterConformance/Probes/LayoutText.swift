@@ -27,9 +27,11 @@ extension FlatLayout {
     // the byte, else one whose pages hold it, else the nearest.
     var best: (piece: Piece, distance: UInt)? = anchor.flatMap { pieces.indices.contains($0) ? pieces[$0] : nil }
       .flatMap { onPages($0) ? ($0, 0) : nil }
-    best = best ?? pieces.first {
-      $0.base != nil && address >= $0.address && address - $0.address < UInt($0.length)
-    }.map { ($0, 0) }
+    best =
+      best
+      ?? pieces.first {
+        $0.base != nil && address >= $0.address && address - $0.address < UInt($0.length)
+      }.map { ($0, 0) }
     for p in pieces where p.base != nil && best?.distance != 0 {
       let low = p.address & ~mask
       let high = (p.address &+ UInt(p.length) &+ mask) & ~mask
@@ -98,8 +100,14 @@ extension IterExtractionOptions {
   var brief: String {
     var names: [String] = []
     var rest = self
-    if rest.contains(.retain) { names.append("retain"); rest.remove(.retain) }
-    if rest.contains(.allowP2PDMA) { names.append("allowP2PDMA"); rest.remove(.allowP2PDMA) }
+    if rest.contains(.retain) {
+      names.append("retain")
+      rest.remove(.retain)
+    }
+    if rest.contains(.allowP2PDMA) {
+      names.append("allowP2PDMA")
+      rest.remove(.allowP2PDMA)
+    }
     if !rest.isEmpty { names.append("0x\(String(rest.rawValue, radix: 16))") }
     return "[\(names.joined(separator: ", "))]"
   }

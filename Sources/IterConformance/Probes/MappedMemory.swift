@@ -44,7 +44,8 @@ struct MappedMemory {
       else { continue }
       let perms = Array(fields[1])
       regions.append(
-        Region(start: start, end: end, readable: perms[0] == UInt8(ascii: "r"), writable: perms[1] == UInt8(ascii: "w")))
+        Region(start: start, end: end, readable: perms[0] == UInt8(ascii: "r"), writable: perms[1] == UInt8(ascii: "w"))
+      )
     }
     self.regions = regions.sorted { $0.start < $1.start }
   }

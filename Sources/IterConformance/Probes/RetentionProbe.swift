@@ -27,7 +27,8 @@ struct PageHoldReader {
       readers.append(PageHoldReader(read: probe, counts: true, name: "pageHoldProbe"))
     }
     if declared == .pin {
-      readers.append(PageHoldReader(read: { isLockedByKernel($0) ? 1 : 0 }, counts: false, name: "the kernel's lock flag"))
+      readers.append(
+        PageHoldReader(read: { isLockedByKernel($0) ? 1 : 0 }, counts: false, name: "the kernel's lock flag"))
     }
     return readers
   }
@@ -100,7 +101,8 @@ struct HoldCheck {
         return "retentionProbe went from \(kindBefore) to \(now) while an extraction that declares none was held"
       }
       if declared != .none && now <= kindBefore {
-        return "retentionProbe stayed at \(kindBefore) (now \(now)) while an extraction that declares \(declared) was held"
+        return
+          "retentionProbe stayed at \(kindBefore) (now \(now)) while an extraction that declares \(declared) was held"
       }
       // A probe counts extractions or pages; anything else is a hold taken twice, or half.
       let distinct = Set(pages.map(\.address)).count

@@ -140,8 +140,9 @@ public struct IterChain: IterSegmentSource {
   /// ``retention(for:at:)`` for the member at a position.
   public func retention(for options: IterExtractionOptions) -> IterRetentionKind {
     guard let first = _storage.members.first else { return .none }
-    return (try? first.source.retention(
-      for: options, at: _sourcePosition(of: first, index: first.firstSegment, offset: 0))) ?? .none
+    return
+      (try? first.source.retention(
+        for: options, at: _sourcePosition(of: first, index: first.firstSegment, offset: 0))) ?? .none
   }
 
   /// What extraction at `position` holds: the answer of the member there,
@@ -167,8 +168,9 @@ public struct IterChain: IterSegmentSource {
   public func extractPages(
     at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
   ) throws(IterError) -> IterExtraction {
-    guard try IterExtraction.validateArguments(
-      of: self, at: position, maxBytes: maxBytes, maxPages: maxPages),
+    guard
+      try IterExtraction.validateArguments(
+        of: self, at: position, maxBytes: maxBytes, maxPages: maxPages),
       let (member, index, offset) = _locate(position)
     else { return .empty }
     let here = _storage.segmentStarts[index] + offset
@@ -279,8 +281,10 @@ public struct IterChain: IterSegmentSource {
       var index = member.firstSegment
       while storage.segmentStarts[index] + segments[index].count <= from { index += 1 }
       pieces.append(
-        (member.source, _sourcePosition(of: member, index: index, offset: from - storage.segmentStarts[index]),
-         to - from))
+        (
+          member.source, _sourcePosition(of: member, index: index, offset: from - storage.segmentStarts[index]),
+          to - from
+        ))
     }
     return pieces
   }

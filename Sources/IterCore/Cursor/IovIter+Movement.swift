@@ -98,7 +98,8 @@ extension IovIter {
       reason = "its \(count) segments end first"
     } else {
       let length = _source.segment(at: index).count
-      reason = length < 0
+      reason =
+        length < 0
         ? "segment \(index) now has a negative length (\(length))"
         : "segment \(index) is now \(length) bytes, shorter than the offset into it"
     }

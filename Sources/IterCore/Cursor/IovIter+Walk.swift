@@ -109,7 +109,6 @@ extension IovIter {
     }
   }
 
-
   /// Returns the next contiguous chunk of at most `maxCount` bytes as a span
   /// and moves the cursor past it, as ``advance(by:)`` by its size would.
   ///

@@ -3,6 +3,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
+// The system_* names follow swift-system's wrappers of C calls.
+
 // The one layer every system call of IterIO goes through (swift-system's
 // `system_*` wrappers). Each wrapper is the C call, unless a test has armed a
 // fault injector (IOFaultInjection.swift): then the injector sees the request
@@ -142,9 +145,10 @@ package func system_close(_ fd: CInt) -> Int {
   @usableFromInline
   package typealias Syscall = @convention(c) (Int, Int, Int, Int, Int, Int, Int) -> Int
   @usableFromInline
-  package typealias Vectored2 = @convention(c) (
-    CInt, UnsafePointer<iovec>?, CInt, Int, CInt
-  ) -> Int
+  package typealias Vectored2 =
+    @convention(c) (
+      CInt, UnsafePointer<iovec>?, CInt, Int, CInt
+    ) -> Int
 
   @usableFromInline package let syscall: Syscall
   @usableFromInline package let preadv2: Vectored2

@@ -53,8 +53,9 @@ extension KVecArray {
   public func extractPages(
     at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
   ) throws(IterError) -> IterExtraction {
-    guard try IterExtraction.validateArguments(
-      of: self, at: position, maxBytes: maxBytes, maxPages: maxPages)
+    guard
+      try IterExtraction.validateArguments(
+        of: self, at: position, maxBytes: maxBytes, maxPages: maxPages)
     else { return .empty }
     var index = position.segmentIndex
     var skip = position.offset

@@ -66,7 +66,9 @@ extension FolioQueue {
     /// `allowingHop`), and an index that fits `Int`.
     ///
     /// - Parameter argument: The argument's name for the error.
-    internal func _checkedIndex(argument: String, allowingHop: Bool = false) throws(IterError)
+    internal func _checkedIndex(
+      argument: String, allowingHop: Bool = false
+    ) throws(IterError)
       -> Int
     {
       guard segment >= 0 else {

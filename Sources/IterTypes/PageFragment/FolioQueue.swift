@@ -128,7 +128,9 @@ public struct FolioQueue: IterSegmentSource {
   /// - Complexity: Amortised O(1), plus the slots from the cursor's position
   ///   to the tail.
   @discardableResult
-  public func append(_ folio: Folio, extending cursor: inout IovIter<FolioQueue>) throws(IterError)
+  public func append(
+    _ folio: Folio, extending cursor: inout IovIter<FolioQueue>
+  ) throws(IterError)
     -> Slot
   {
     guard cursor.source._storage === _storage else { throw .foreignState }

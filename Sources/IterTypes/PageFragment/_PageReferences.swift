@@ -19,8 +19,7 @@ internal struct _PageReference {
 ///
 /// - Throws: `IterError.invalidSegment(index:count:reason:)` naming the
 ///   first segment whose folio is no longer live; nothing is held then.
-internal func _takePageReferences(_ references: [_PageReference]) throws(IterError) -> IterRetention
-{
+internal func _takePageReferences(_ references: [_PageReference]) throws(IterError) -> IterRetention {
   var groups: [(pool: PagePool, folios: [Folio])] = []
   for r in references {
     if let k = groups.firstIndex(where: { $0.pool === r.folio.pool }) {

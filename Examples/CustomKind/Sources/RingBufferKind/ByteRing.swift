@@ -26,7 +26,9 @@ import Synchronization
   ///
   /// - Throws: `IterError.invalidArgument` unless `capacity > 0`.
   public init(capacity: Int) throws(IterError) {
-    guard capacity > 0 else { throw .invalidArgument(argument: "capacity", value: capacity, reason: "must be positive") }
+    guard capacity > 0 else {
+      throw .invalidArgument(argument: "capacity", value: capacity, reason: "must be positive")
+    }
     unsafe storage = .allocate(byteCount: capacity, alignment: 64)
   }
   deinit { unsafe storage.deallocate() }

@@ -5,6 +5,7 @@
 
 import IterConformance
 import IterCore
+
 @testable import RingBufferKind
 
 /// The rings a test built, so that a retention probe can add up what they hold.
