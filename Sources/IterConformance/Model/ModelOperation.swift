@@ -85,7 +85,7 @@ public enum ModelOperation: Hashable, Sendable, CustomStringConvertible {
   case fullBuffer(Int, span: Bool, seed: UInt64)
   /// Gather export into a `MutableSpan` of `capacity` iovecs, at most `maxBytes`.
   case gatherSpan(capacity: Int, maxBytes: Int)
-  /// `iov_iter_extract_pages` with ``IterExtractionOptions/allowP2PDMA``.
+  /// `iov_iter_extract_pages` with `IterExtractionOptions.allowP2PDMA`.
   case extractP2P(maxBytes: Int, maxPages: Int, retain: Bool)
   /// Split at `n`, then run `head` on the head piece and `tail` on the tail,
   /// each against its own model (on a destination, both write the memory the

@@ -40,7 +40,7 @@ public struct ModelReplayFailure: Error, CustomStringConvertible {
 /// and out-of-range arguments are part of the model: each must be refused
 /// with the error that names it. A read may write nothing past the bytes it
 /// returns. An extraction refused with
-/// ``IterCore/IterError/resourceLimit(resource:requested:limit:errno:)`` (a
+/// `IterError.resourceLimit` (a
 /// pin over `RLIMIT_MEMLOCK`, a limit of the machine rather than of the
 /// operations) is accepted when it leaves the cursor and the retentions as
 /// they were.
