@@ -39,6 +39,18 @@ public struct ConformanceOptions: Sendable {
 
   /// The defaults.
   public init() {}
+
+  /// Whether the suite can read the kernel's lock flag in this process, and
+  /// so checks every declared `.pin` against it.
+  ///
+  /// Found once, by locking a page of its own with `mlock(2)` and asking the
+  /// kernel whether it is locked. It is `false` where `mlock(2)` is refused
+  /// (`RLIMIT_MEMLOCK`, no `CAP_IPC_LOCK`), and where a runtime replaces
+  /// `mlock(2)` with a call that locks nothing, as AddressSanitizer and
+  /// ThreadSanitizer do: there a real pin cannot be told from a pin that locks
+  /// nothing, so declared pins are checked only through ``retentionProbe`` and
+  /// ``pageHoldProbe``.
+  public static var kernelLockFlagIsObservable: Bool { _kernelLockFlagIsObservable }
 }
 
 /// Checks a buffer kind against the reference model and the contract of

@@ -26,7 +26,7 @@ struct PageHoldReader {
     if let probe, declared != .ownerReference {
       readers.append(PageHoldReader(read: probe, counts: true, name: "pageHoldProbe"))
     }
-    if declared == .pin {
+    if declared == .pin && _kernelLockFlagIsObservable {
       readers.append(
         PageHoldReader(read: { isLockedByKernel($0) ? 1 : 0 }, counts: false, name: "the kernel's lock flag"))
     }
@@ -44,6 +44,21 @@ func isLockedByKernel(_ page: IterPage) -> Bool {
   let result = unsafe msync(UnsafeMutableRawPointer(bitPattern: page.address), IterPage.size, MS_INVALIDATE)
   return result != 0 && errno == EBUSY
 }
+
+/// Whether a page this process locks reads as locked: `false` where
+/// `mlock(2)` is refused or replaced by a call that locks nothing (the
+/// sanitizer runtimes).
+let _kernelLockFlagIsObservable: Bool = {
+  let size = IterPage.size
+  guard let page = unsafe mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+    page != MAP_FAILED
+  else { return false }
+  defer { _ = unsafe munmap(page, size) }
+  unsafe page.storeBytes(of: 1, as: UInt8.self)
+  guard unsafe mlock(page, size) == 0 else { return false }
+  defer { _ = unsafe munlock(page, size) }
+  return isLockedByKernel(IterPage(address: UInt(bitPattern: page)))
+}()
 
 /// The pages under the first `count` bytes from logical byte `from`: every
 /// page a correct run from there could list.
