@@ -9,7 +9,9 @@ import IterTestSupport
 import IterTypes
 import Testing
 
-@Suite("Mixed-type chains", .pinsExclusively)
+// Serialized: the retention probe counts the process's pins
+// (UserPinRegistry.shared), so two of these tests at once see each other's.
+@Suite("Mixed-type chains", .serialized, .pinsExclusively)
 struct ChainTests {
   /// Random mixes of all four kinds, nested chains, empty, one-byte and
   /// one-byte-per-segment members, cursor members; discard in destinations.
