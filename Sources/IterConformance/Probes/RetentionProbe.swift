@@ -65,11 +65,12 @@ let _kernelLockFlagIsObservable: Bool = {
 func candidatePages(_ layout: FlatLayout, from: Int, count: Int) -> [UInt] {
   let mask = UInt(IterPage.size - 1)
   var pages: [UInt] = []
+  var seen: Set<UInt> = []
   for (piece, skip, length) in layout.covering(from, min(count, layout.total - from)) where piece.base != nil {
     var page = (piece.address &+ UInt(skip)) & ~mask
     let end = piece.address &+ UInt(skip + length)
     while page < end {
-      if !pages.contains(page) { pages.append(page) }
+      if seen.insert(page).inserted { pages.append(page) }
       page &+= UInt(IterPage.size)
     }
   }
