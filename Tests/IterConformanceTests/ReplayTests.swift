@@ -46,7 +46,7 @@ struct ReplayTests {
     // Second cursors: split pieces and copies, each against its own model.
     .splitRun(
       40, head: [.copy(5, .buffer, seed: 15), .advance(3), .revert(9), .revert(2), .save, .restore(0)],
-      tail: [.advance(10), .revert(11), .full(7, seed: 16), .extend(1), .splitAt(4)]),
+      tail: [.advance(10), .revert(11), .full(7, seed: 16), .extend(1), .extend(.max), .splitAt(4)]),
     .splitRun(-1, head: [], tail: []),
     .splitRun(1_000_000, head: [.iterate(maxCount: 9, answers: [2], throwAt: nil)], tail: []),
     .save, .copyRun([.advance(6), .restore(0), .zero(4), .nextChunk(3), .reexpand(1)]), .memoryCheck,

@@ -549,7 +549,7 @@ final class ModelRunner<S: IterSegmentSource> {
         n < 0
         ? .negativeCount(argument: "n", value: n)
         : wanted.overflow
-          ? .lengthOverflow(total: extent, limit: Int.max)
+          ? .lengthOverflow(total: extent - base, limit: Int.max)
           : available < wanted.partialValue
             ? .countExceedsSource(count: wanted.partialValue, available: max(0, available))
             : nil
