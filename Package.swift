@@ -47,7 +47,7 @@ let table: [(kind: Kind, name: String, path: String, deps: [Target.Dependency])]
   // The suite a third-party buffer kind runs in its own tests (a product).
   (.conformance, "IterConformance", "Sources/IterConformance", ["IterCore"]),
   // Test helpers shared by this package's own tests; not a product.
-  (.testSupport, "IterTestSupport", "Tests/IterTestSupport", ["IterCore", "IterConformance"]),
+  (.testSupport, "IterTestSupport", "Tests/IterTestSupport", ["IterCore", "IterConformance", "IterTypes"]),
   (.test, "IterCoreTests", "Tests/IterCoreTests", ["IterCore", "IterTestSupport"]),
   (.test, "IterConformanceTests", "Tests/IterConformanceTests", ["IterConformance", "IterTypes", "IterTestSupport"]),
   (.test, "IterUserTests", "Tests/IterUserTests", ["IterUser", "IterTestSupport"]),

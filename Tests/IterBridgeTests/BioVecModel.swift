@@ -5,7 +5,9 @@
 //
 // A brute-force model of the mapper, written from the rules and not from the
 // code: it looks every byte up on its own, and for every byte asks whether it
-// may share the chunk before it.
+// may share the chunk before it. The fuzz-dma-limits harness (Fuzz/) compiles
+// this same file through a symbolic link, so the model is written once; it
+// imports nothing but IterBridge for that reason.
 
 import IterBridge
 

@@ -99,7 +99,7 @@ struct ScatterlistExtractionTests {
         try roundTrip(
           { try IovIter(b, direction: .source) }, bytes: data, fixture: fixture, options: options, seed: seed)
       case .bioVecArray:
-        let b = try fixture.bvec(data, &rng)
+        let b = try fixture.pageFragments(data, &rng)
         try roundTrip(
           { try IovIter(b, direction: .source) }, bytes: data, fixture: fixture, options: options, seed: seed)
       case .folioQueue:
@@ -157,7 +157,7 @@ struct ScatterlistExtractionTests {
   @Test func zeroLimitsMoveNothing() throws {
     let fixture = try ScatterlistFixture(pages: 16)
     var rng = SeededGenerator(seed: 1)
-    let b = try fixture.bvec(bytes(5000, seed: 2), &rng)
+    let b = try fixture.pageFragments(bytes(5000, seed: 2), &rng)
     var iter = try IovIter(b, direction: .source)
     var table = try ScatterlistTable(entryCount: 4)
     table.nents = 0
@@ -181,7 +181,7 @@ struct ScatterlistExtractionTests {
     let fixture = try ScatterlistFixture(pages: 16)
     var rng = SeededGenerator(seed: 3)
     let chain = IterChain(direction: .destination)
-    try chain.append(fixture.bvec(bytes(3000, seed: 4), &rng))
+    try chain.append(fixture.pageFragments(bytes(3000, seed: 4), &rng))
     try chain.append(DiscardSink(count: 100))
     var iter = try IovIter(chain, direction: .destination)
     var table = try ScatterlistTable(entryCount: 8)
@@ -199,7 +199,7 @@ struct ScatterlistExtractionTests {
   @Test func retentionsAreReleasedWhenTheHolderGoes() throws {
     let fixture = try ScatterlistFixture(pages: 16)
     var rng = SeededGenerator(seed: 5)
-    let b = try fixture.bvec(bytes(9000, seed: 6), &rng)
+    let b = try fixture.pageFragments(bytes(9000, seed: 6), &rng)
     let base = fixture.heldRetentions
     do {
       var iter = try IovIter(b, direction: .source)

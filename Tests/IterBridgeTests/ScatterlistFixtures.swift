@@ -11,36 +11,11 @@ import IterTypes
 /// Real memory for scatterlist tests: a page pool for tables and page
 /// fragments, allocators for kvecs, and staccato memory for user kinds. It
 /// keeps everything it made alive for as long as it lives.
-final class ScatterlistFixture: @unchecked Sendable {  // used from one test at a time
-  let pool: PagePool
-  let slabs: SlabAllocator
-  let regions = VirtualAllocator()
-  private(set) var folios: [Folio] = []
-  private var staccato: [StaccatoSource] = []
+final class ScatterlistFixture: KindMemory, @unchecked Sendable {  // used from one test at a time
   private var memories: [TestMemory] = []
 
   init(pages: Int = 8192) throws {
-    pool = try PagePool(pageCount: pages, maxOrder: 5)
-    slabs = try SlabAllocator(objectSize: 256)
-  }
-
-  /// Every hold an extraction can take: pins, page references beyond the
-  /// fixture's own, owner references.
-  var heldRetentions: Int {
-    UserPinRegistry.shared.totalPinCount + pool.outstandingReferences - folios.count
-      + slabs.extractionRetentionCount + regions.extractionRetentionCount
-  }
-
-  func folio(order: Int) throws -> Folio {
-    let f = try pool.allocateFolio(order: order)
-    folios.append(f)
-    return f
-  }
-
-  /// Puts every folio the fixture allocated; the pool's audit is then empty.
-  func releaseFolios() throws {
-    for f in folios { try f.put() }
-    folios.removeAll()
+    try super.init(pageCount: pages, maxOrder: 5)
   }
 
   // MARK: - Tables
@@ -83,13 +58,6 @@ final class ScatterlistFixture: @unchecked Sendable {  // used from one test at 
 
   // MARK: - Buffers of every kind
 
-  func userIOVecs(_ bytes: [UInt8], _ rng: inout SeededGenerator) throws -> UserIOVecArray {
-    let memory = StaccatoSource(
-      contents: bytes, segmentSizes: randomSegmentSizes(total: bytes.count, maxSegments: 8, using: &rng), gaps: 24)
-    staccato.append(memory)
-    return try UserIOVecArray(importing: (0..<memory.segmentCount).map { memory.segment(at: $0) })
-  }
-
   func userBuffer(_ bytes: [UInt8], _ rng: inout SeededGenerator) throws -> UserBuffer {
     let memory = TestMemory(size: bytes.count + 64)
     memories.append(memory)
@@ -100,24 +68,8 @@ final class ScatterlistFixture: @unchecked Sendable {  // used from one test at 
 
   func segmentList(_ bytes: [UInt8], _ rng: inout SeededGenerator) -> UnsafeSegmentList {
     let memory = StaccatoSource(contents: bytes, seed: rng.next(), gaps: 3)
-    staccato.append(memory)
+    keep(memory)
     return UnsafeSegmentList((0..<memory.segmentCount).map { memory.segment(at: $0) })
-  }
-
-  func bvec(_ bytes: [UInt8], _ rng: inout SeededGenerator) throws -> BioVecArray {
-    var array = BioVecArray()
-    var consumed = 0
-    for size in randomSegmentSizes(total: bytes.count, maxSegments: 8, using: &rng) {
-      var order = Int.random(in: 0...1, using: &rng)
-      while (IterPage.size << order) < size { order += 1 }
-      let f = try folio(order: order)
-      let offset = Int.random(in: 0...max(0, f.byteCount - size), using: &rng)
-      let chunk = Array(bytes[consumed..<(consumed + size)])
-      f.withUnsafeMutableBytes { raw in for k in 0..<size { raw[offset + k] = chunk[k] } }
-      try array.append(PageFragment(folio: f, offset: offset, length: size))
-      consumed += size
-    }
-    return array
   }
 
   /// A folio queue whose folios hold `bytes` from a random offset on; the
@@ -137,27 +89,6 @@ final class ScatterlistFixture: @unchecked Sendable {  // used from one test at 
     return (queue, lead)
   }
 
-  func kvec(_ bytes: [UInt8], _ rng: inout SeededGenerator) throws -> KVecArray {
-    var entries: [KVec] = []
-    var consumed = 0
-    for size in randomSegmentSizes(total: bytes.count, maxSegments: 8, using: &rng) {
-      let owner: KernelVirtualAllocation
-      let offset: Int
-      if size <= 256 {
-        owner = try slabs.allocate()
-        offset = Int.random(in: 0...(256 - size), using: &rng)
-      } else {
-        offset = Int.random(in: 0...64, using: &rng)
-        owner = try regions.allocate(byteCount: size + offset)
-      }
-      let chunk = Array(bytes[consumed..<(consumed + size)])
-      owner.withUnsafeMutableBytes { raw in for k in 0..<size { raw[offset + k] = chunk[k] } }
-      entries.append(KVec(owner, offset: offset, count: size))
-      consumed += size
-    }
-    return try KVecArray(entries)
-  }
-
   /// A chain of members of random kinds (and a nested chain) holding `bytes`.
   func chain(_ bytes: [UInt8], depth: Int = 1, _ rng: inout SeededGenerator) throws -> IterChain {
     let chain = IterChain(direction: .source)
@@ -167,7 +98,7 @@ final class ScatterlistFixture: @unchecked Sendable {  // used from one test at 
       consumed += size
       switch Int.random(in: 0..<(depth > 0 ? 6 : 5), using: &rng) {
       case 0: try chain.append(userIOVecs(part, &rng))
-      case 1: try chain.append(bvec(part, &rng))
+      case 1: try chain.append(pageFragments(part, &rng))
       case 2: try chain.append(kvec(part, &rng))
       case 3: try chain.append(segmentList(part, &rng))
       case 4: try chain.append(OutsideKind(holding: part))

@@ -58,7 +58,7 @@ struct ChainTests {
     let trailer = Array(":END".utf8)
     let source = IterChain(direction: .source)
     try source.append(factory.kvec(header, &rng))
-    try source.append(factory.bvec(payload, &rng))
+    try source.append(factory.pageFragments(payload, &rng))
     let trailerMemory = UnsafeMutableRawBufferPointer.allocate(byteCount: trailer.count, alignment: 8)
     defer { trailerMemory.deallocate() }
     trailerMemory.copyBytes(from: trailer)
@@ -123,8 +123,8 @@ struct ChainTests {
     let factory = try MemberFactory()
     var rng = SeededGenerator(seed: 3)
     let kvec = try factory.kvec([UInt8](repeating: 1, count: 100), &rng)
-    let bvec = try factory.bvec([UInt8](repeating: 2, count: 100), &rng)
-    let user = try factory.user([UInt8](repeating: 3, count: 100), &rng)
+    let bvec = try factory.pageFragments([UInt8](repeating: 2, count: 100), &rng)
+    let user = try factory.userIOVecs([UInt8](repeating: 3, count: 100), &rng)
     let chain = try IterChain(direction: .source, members: [kvec, bvec, user])
     var iter = try IovIter(chain)
     var retained: [IterRetentionKind] = []
