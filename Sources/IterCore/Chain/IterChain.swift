@@ -290,7 +290,7 @@ public struct IterChain: IterSegmentSource {
   }
 
   /// Drops the members, segments and bytes appended after the given counts.
-  private func _truncate(members: Int, segments: Int, bytes: Int) {
+  fileprivate func _truncate(members: Int, segments: Int, bytes: Int) {
     let storage = _storage
     storage.members.removeSubrange(members...)
     storage.segments.removeSubrange(segments...)
@@ -316,18 +316,11 @@ public struct IterChain: IterSegmentSource {
     var bytes = 0
     while index < end && left > 0 {
       let segment = source.segment(at: index)
-      if segment.count < 0 {
-        throw .invalidSegment(index: index, count: segment.count, reason: "negative length")
-      }
-      let length = Swift.min(Swift.max(0, segment.count - skip), left)
-      if !segment.hasMemory && length > 0 && direction == .source {
-        throw .invalidSegment(index: index, count: segment.count, reason: "no memory to read in a source iterator")
-      }
+      // `&-`: a negative length is refused just below, before it is used.
+      let length = Swift.min(Swift.max(0, segment.count &- skip), left)
+      bytes = try IterError._addingSegment(segment, at: index, using: length, direction: direction, to: bytes)
       let base = unsafe segment.base.map { unsafe $0 + skip }
       taken.append(unsafe IterSegment(base: base, count: length))
-      let (sum, overflow) = bytes.addingReportingOverflow(length)
-      if overflow { throw .lengthOverflow(total: bytes, limit: Int.max) }
-      bytes = sum
       if count != nil { left -= length }
       index += 1
       skip = 0
@@ -369,9 +362,7 @@ extension IovIter where Source == IterChain {
   /// - Complexity: O(*n*) for the member's segments, plus those from the
   ///   cursor's position.
   public mutating func append<S: IterSegmentSource>(_ source: S) throws(IterError) {
-    let before = try _requireRangeAtChainEnd()
-    try self.source.append(source)
-    try extend(by: self.source.byteCount - before)
+    try _grow { chain throws(IterError) in try chain.append(source) }
   }
 
   /// Appends what is left of `cursor` to the chain this cursor walks and takes
@@ -380,22 +371,30 @@ extension IovIter where Source == IterChain {
   /// - Throws: As ``IterChain/append(_:)-(IovIter<S>)``, and as ``append(_:)-(S)``.
   /// - Complexity: As ``append(_:)-(S)``.
   public mutating func append<S: IterSegmentSource>(_ cursor: IovIter<S>) throws(IterError) {
-    let before = try _requireRangeAtChainEnd()
-    try self.source.append(cursor)
-    try extend(by: self.source.byteCount - before)
+    try _grow { chain throws(IterError) in try chain.append(cursor) }
   }
 
-  /// The chain's byte count, after checking that this cursor's range ends there.
-  private func _requireRangeAtChainEnd() throws(IterError) -> Int {
-    let storage = source._storage
+  /// Runs `append` on the chain this cursor walks under the rule of
+  /// `_growSource`: the cursor's range must reach the chain's end, and the
+  /// chain is cut back to what it held if the cursor cannot take the bytes.
+  private mutating func _grow(_ append: (IterChain) throws(IterError) -> Void) throws(IterError) {
+    let chain = source
+    let storage = chain._storage
     let here = _index < storage.segments.count ? storage.segmentStarts[_index] + _offset : storage.byteCount
-    let end = here + reexpandLimit
-    guard end == storage.byteCount else {
-      throw .invalidArgument(
-        argument: "range end", value: end,
-        reason: "the cursor's range ends before the chain's \(storage.byteCount) bytes do; "
-          + "append to the chain and extend a cursor whose range reaches its end")
-    }
-    return storage.byteCount
+    let before = (storage.members.count, storage.segments.count, storage.byteCount)
+    let rangeEnd = here + reexpandLimit
+    try _growSource(
+      bytesToEnd: before.2 - here,
+      shortRange: {
+        .invalidArgument(
+          argument: "range end", value: rangeEnd,
+          reason: "the cursor's range ends before the chain's \(before.2) bytes do; "
+            + "append to the chain and extend a cursor whose range reaches its end")
+      },
+      append: { () throws(IterError) in
+        try append(chain)
+        return storage.byteCount - before.2
+      },
+      undo: { chain._truncate(members: before.0, segments: before.1, bytes: before.2) })
   }
 }

@@ -338,13 +338,7 @@ extension IovIter {
     let end = _source.segmentCount
     while index < end && available < wanted.partialValue {
       let segment = _source.segment(at: index)
-      if segment.count < 0 {
-        throw .invalidSegment(index: index, count: segment.count, reason: "negative length")
-      }
-      if !segment.hasMemory && segment.count > 0 && _direction == .source {
-        throw .invalidSegment(
-          index: index, count: segment.count, reason: "no memory to read in a source iterator")
-      }
+      try IterError._checkSegment(segment, at: index, using: segment.count, direction: _direction)
       available &+= segment.count
       index &+= 1
     }
@@ -353,5 +347,34 @@ extension IovIter {
     }
     _extent &+= n
     _count &+= n
+  }
+}
+
+extension IovIter {
+  /// The one rule for appending to a source that grows under this cursor (a
+  /// chain, a folio queue): the cursor's range must reach the source's end,
+  /// `bytesToEnd` bytes from its position, or the new bytes would not follow
+  /// it; `append` then grows the source and returns the bytes it added, and
+  /// the cursor takes them in with ``extend(by:)``. If it cannot, `undo`
+  /// takes the new bytes out of the source again, so neither changes.
+  ///
+  /// - Parameters:
+  ///   - bytesToEnd: The source's bytes from the cursor's position to its end.
+  ///   - shortRange: The error when the range ends before the source does.
+  ///   - append: Grows the source; returns the bytes added.
+  ///   - undo: Removes what `append` added.
+  /// - Throws: `shortRange()`; what `append` throws (it must leave the source
+  ///   unchanged then); as ``extend(by:)``.
+  package mutating func _growSource(
+    bytesToEnd: Int, shortRange: () -> IterError, append: () throws(IterError) -> Int, undo: () -> Void
+  ) throws(IterError) {
+    guard reexpandLimit == bytesToEnd else { throw shortRange() }
+    let added = try append()
+    do {
+      try extend(by: added)
+    } catch {
+      undo()
+      throw error
+    }
   }
 }

@@ -118,16 +118,7 @@ public struct IovIter<Source: IterSegmentSource> {
     var i = 0
     while i < n {
       let segment = source.segment(at: i)
-      if segment.count < 0 {
-        throw .invalidSegment(index: i, count: segment.count, reason: "negative length")
-      }
-      if !segment.hasMemory && segment.count > 0 && direction == .source {
-        throw .invalidSegment(
-          index: i, count: segment.count, reason: "no memory to read in a source iterator")
-      }
-      let (sum, overflow) = total.addingReportingOverflow(segment.count)
-      if overflow { throw .lengthOverflow(total: total, limit: Int.max) }
-      total = sum
+      total = try IterError._addingSegment(segment, at: i, using: segment.count, direction: direction, to: total)
       i += 1
     }
     guard offset >= 0 else { throw .negativeCount(argument: "offset", value: offset) }

@@ -135,25 +135,21 @@ public struct FolioQueue: IterSegmentSource {
   {
     guard cursor.source._storage === _storage else { throw .foreignState }
     // A cursor whose range stops short of the tail would take in bytes before
-    // the new folio; refuse that rather than grow the wrong range.
+    // the new folio; the shared rule refuses that rather than grow the wrong range.
     let toTail = cursor.source._bytes(fromSegment: cursor.position)
-    guard cursor.reexpandLimit == toTail else {
-      throw .invalidArgument(
-        argument: "cursor", value: cursor.reexpandLimit,
-        reason: "its range ends \(toTail - cursor.reexpandLimit) bytes before the queue's tail")
-    }
-    let slot = try append(folio)
-    do {
-      try cursor.extend(by: folio.byteCount)
-    } catch {
-      // Cannot happen after the checks above; keep the queue consistent anyway.
-      _storage._slots.removeLast()
-      _storage._folios.removeLast()
-      if _storage._slots.count % FolioQueue.slotCount == 0 && _storage._slots.count > 0 {
-        _storage._marks.removeLast(3)
-      }
-      throw error
-    }
+    let limit = cursor.reexpandLimit
+    var slot = Slot(index: 0)
+    try cursor._growSource(
+      bytesToEnd: toTail,
+      shortRange: {
+        .invalidArgument(
+          argument: "cursor", value: limit, reason: "its range ends \(toTail - limit) bytes before the queue's tail")
+      },
+      append: { () throws(IterError) in
+        slot = try append(folio)
+        return folio.byteCount
+      },
+      undo: { _storage._removeLast() })
     return slot
   }
 

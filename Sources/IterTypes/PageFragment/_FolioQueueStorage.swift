@@ -49,4 +49,14 @@ internal final class _FolioQueueStorage {
     _folios.append(folio)
     return index
   }
+
+  /// Takes the last folio out again, and the segment it started, if any:
+  /// undoes ``append(_:)``.
+  internal func _removeLast() {
+    _slots.removeLast()
+    _folios.removeLast()
+    if _slots.count % FolioQueue.slotCount == 0 && _slots.count > 0 {
+      _marks.removeLast(3)
+    }
+  }
 }
