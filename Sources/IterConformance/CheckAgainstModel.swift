@@ -7,6 +7,8 @@ public import IterCore
 
 /// A divergence between a cursor and the flat-array model, from
 /// ``checkAgainstModel(_:direction:operations:seed:label:retentionProbe:)``.
+///
+/// Sendable: plain values and strings, as every `Error` is.
 public struct ModelCheckFailure: Error, CustomStringConvertible {
   /// The label given.
   public let label: String

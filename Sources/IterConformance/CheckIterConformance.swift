@@ -6,6 +6,8 @@
 public import IterCore
 
 /// How ``checkIterConformance(of:bytes:options:makeSource:)`` runs.
+///
+/// Sendable: plain values and `@Sendable` probes.
 public struct ConformanceOptions: Sendable {
   /// Model operations per layout and direction.
   public var operationsPerRun: Int = 4_000

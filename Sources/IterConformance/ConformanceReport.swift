@@ -9,8 +9,12 @@
 /// the layout and direction it ran on, and what was wrong; a violation of the
 /// model-based run also carries the seed and the shortest operation sequence
 /// found that still fails.
+///
+/// Sendable: plain values and strings.
 public struct ConformanceReport: Sendable, CustomStringConvertible {
   /// One thing the kind got wrong.
+  ///
+  /// Sendable: plain values and strings.
   public struct Violation: Sendable, CustomStringConvertible {
     /// The check that failed: `factory`, `segments`, `bytes`, `directions`,
     /// `walk`, `extraction`, `retention`, `determinism` or `model`.

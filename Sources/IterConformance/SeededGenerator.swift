@@ -6,6 +6,8 @@
 import Glibc
 
 /// A repeatable random number generator (SplitMix64) for randomised tests.
+///
+/// Sendable: its state is one integer, and each task steps its own copy.
 public struct SeededGenerator: RandomNumberGenerator {
   private var state: UInt64
 
@@ -24,6 +26,8 @@ public struct SeededGenerator: RandomNumberGenerator {
 
 /// The base seed of every randomised test: `ITER_TEST_SEED` from the
 /// environment (decimal or 0x-hex), or 0. Failures print the seed they ran with.
+///
+/// Sendable: a namespace with no instances.
 public enum TestSeed {
   /// `ITER_TEST_SEED` from the environment, read on every access; 0 when it
   /// is unset or not a number.
@@ -59,3 +63,7 @@ public func randomSegmentSizes(
   if Bool.random(using: &rng) { sizes.insert(0, at: Int.random(in: 0...sizes.count, using: &rng)) }
   return sizes
 }
+
+extension SeededGenerator: Sendable {}
+
+extension TestSeed: Sendable {}

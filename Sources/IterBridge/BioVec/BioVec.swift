@@ -16,6 +16,8 @@
 ///
 /// The corresponding kernel structures are `struct phys_vec` (`paddr`, `len`)
 /// and the proposed `phyr`, with the 32-bit length that leaves room for flags.
+///
+/// Sendable: plain values.
 public struct BioVec: Hashable, Sendable, CustomStringConvertible {
   /// The address of the first byte: physical, bus (with
   /// ``BioVecFlags/busAddress``) or an I/O virtual address, as the translator
@@ -57,6 +59,8 @@ public struct BioVec: Hashable, Sendable, CustomStringConvertible {
 ///
 /// The corresponding kernel flags are `SG_DMA_BUS_ADDRESS`, `SG_DMA_SWIOTLB`
 /// and `DMA_ATTR_MMIO`.
+///
+/// Sendable: a plain bit set.
 public struct BioVecFlags: OptionSet, Hashable, Sendable, CustomStringConvertible {
   /// The raw bits.
   public var rawValue: UInt32

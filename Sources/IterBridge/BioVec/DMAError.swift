@@ -10,6 +10,8 @@ public import IterCore
 ///
 /// Every case carries the values that show the problem. An operation that
 /// throws one leaves its iterator where it was.
+///
+/// Sendable: plain values, as every `Error` is.
 public enum DMAError: Error, Hashable, Sendable {
   /// A DMA limit is out of range on its own: zero where zero means nothing,
   /// a mask that is not `2^k - 1`, a value below the kernel's minimum. The

@@ -24,6 +24,8 @@ internal import IterCore
 /// ```
 ///
 /// The corresponding kernel structure is `struct queue_limits`.
+///
+/// Sendable: plain values.
 public struct DMALimits: Hashable, Sendable, CustomStringConvertible {
   /// The most bytes in one segment (`max_segment_size`).
   public let maxSegmentSize: UInt32

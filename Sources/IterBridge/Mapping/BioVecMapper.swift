@@ -6,6 +6,8 @@
 public import IterCore
 
 /// What to do with a piece that breaks `dma_alignment`.
+///
+/// Sendable: a plain value.
 public enum MisalignmentPolicy: Hashable, Sendable {
   /// Throw ``DMAError/misaligned(piece:offset:address:length:alignmentMask:)``
   /// (the kernel's `-EINVAL`).
@@ -46,6 +48,8 @@ public enum MisalignmentPolicy: Hashable, Sendable {
 ///
 /// The corresponding kernel functions are `blk_map_iter_next`,
 /// `bio_split_rw_at` and `blk_rq_map_sg`.
+///
+/// Not Sendable: it owns the retentions of the request it is building; move it, do not share it.
 public struct BioVecMapper<Translator: PhysicalTranslator>: ~Copyable {
   /// The device's limits.
   public let limits: DMALimits
@@ -338,3 +342,6 @@ public struct BioVecMapper<Translator: PhysicalTranslator>: ~Copyable {
       alignmentMask: UInt32(truncatingIfNeeded: _alignMask))
   }
 }
+
+@available(*, unavailable, message: "it owns the retentions of the request it is building")
+extension BioVecMapper: Sendable {}

@@ -4,6 +4,8 @@
 //===----------------------------------------------------------------------===//
 
 /// Why a request ended where it did.
+///
+/// Sendable: a plain value.
 public enum RequestEnd: Hashable, Sendable, CustomStringConvertible {
   /// The iterator had no more bytes.
   case endOfInput
@@ -40,6 +42,9 @@ public enum RequestEnd: Hashable, Sendable, CustomStringConvertible {
 ///
 /// The corresponding kernel structure is the `struct request` with its
 /// `phys_vec`s (or the `scatterlist` of `blk_rq_map_sg`).
+///
+/// Not Sendable: it owns raw buffers that the mapper fills; move it to the task that submits it (`consume`), do not
+/// share it.
 @safe
 public struct BioVecRequest: ~Copyable {
   @usableFromInline internal let _base: UnsafeMutablePointer<BioVec>
@@ -177,3 +182,6 @@ public struct BioVecRequest: ~Copyable {
     _byteCount += Int(v.length)
   }
 }
+
+@available(*, unavailable, message: "it owns raw buffers that the mapper fills")
+extension BioVecRequest: Sendable {}

@@ -12,6 +12,9 @@ public import IterCore
 /// Releases run in the order the pages were extracted.
 ///
 /// The corresponding kernel step is `bio_release_pages` at bio completion.
+///
+/// Not Sendable: it owns raw storage that one owner uses; move it to another task (`consume`, `sending`) rather than
+/// share it.
 @safe
 public struct BioVecRetentions: ~Copyable {
   @usableFromInline internal var _base: UnsafeMutablePointer<IterRetention>?
@@ -78,3 +81,6 @@ public struct BioVecRetentions: ~Copyable {
     }
   }
 }
+
+@available(*, unavailable, message: "it owns raw storage that one owner uses")
+extension BioVecRetentions: Sendable {}

@@ -8,6 +8,9 @@
 ///
 /// Replace it to drive a real IOMMU (VFIO `VFIO_IOMMU_MAP_DMA`) or a test
 /// double; ``SimpleIOVAAllocator`` is a first-fit allocator over an aperture.
+///
+/// Concurrency: the protocol does not require `Sendable`; an allocator that is used from several tasks locks its own
+/// state.
 public protocol IOVAAllocator: AnyObject {
   /// The IOMMU granule minus one (`dma_get_merge_boundary`); 0 when ranges
   /// cannot be coalesced.
@@ -41,6 +44,8 @@ public protocol IOVAAllocator: AnyObject {
 }
 
 /// One device-address range of a mapped request.
+///
+/// Sendable: plain values.
 public struct DMARange: Hashable, Sendable {
   /// The device address of the first byte.
   public var address: UInt64
@@ -60,8 +65,12 @@ public struct DMARange: Hashable, Sendable {
 }
 
 /// How a request was mapped, to be handed back to ``IOVAMapper/unmap(_:ranges:)``.
+///
+/// Not Sendable: it owns the allocator's range and unmaps it once; move it (`consume`), do not share it.
 public struct DMAMapping: ~Copyable {
   /// How the request's ranges were made.
+  ///
+  /// Sendable: a plain value.
   public enum Kind: Hashable, Sendable {
     /// One IOVA range for the whole request (`blk_rq_dma_map_coalesce`).
     case coalesced
@@ -87,6 +96,8 @@ public struct DMAMapping: ~Copyable {
 ///
 /// The corresponding kernel functions are `blk_rq_dma_map_iter_start` and
 /// `blk_rq_dma_unmap`.
+///
+/// Sendable exactly when its allocator is: it holds nothing else.
 public struct IOVAMapper<Allocator: IOVAAllocator> {
   /// The device's address space.
   public let allocator: Allocator
@@ -187,6 +198,8 @@ public struct IOVAMapper<Allocator: IOVAAllocator> {
 ///
 /// For tests and user-space drivers that keep their own IOVA space (what a
 /// VFIO user programs into the IOMMU). Not thread-safe.
+///
+/// Not Sendable: its free list changes without a lock; use it from one task.
 public final class SimpleIOVAAllocator: IOVAAllocator {
   /// The granule minus one.
   public let mergeBoundary: UInt64
@@ -287,3 +300,11 @@ public final class SimpleIOVAAllocator: IOVAAllocator {
   /// The bytes of the aperture still free.
   public var freeBytes: UInt64 { free.reduce(0) { $0 + $1.size } }
 }
+
+@available(*, unavailable, message: "it owns the allocator's range and unmaps it once")
+extension DMAMapping: Sendable {}
+
+extension IOVAMapper: Sendable where Allocator: Sendable {}
+
+@available(*, unavailable, message: "its free list changes without a lock")
+extension SimpleIOVAAllocator: Sendable {}

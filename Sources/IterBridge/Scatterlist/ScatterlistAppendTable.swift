@@ -18,6 +18,8 @@ public import IterPageFragment
 /// ```
 ///
 /// The corresponding kernel structure is `struct sg_append_table`.
+///
+/// Not Sendable: it appends in place to arrays shared with the table it builds.
 public struct ScatterlistAppendTable {
   /// The table built so far (`sgt`).
   public internal(set) var table: ScatterlistTable
@@ -249,3 +251,6 @@ extension ScatterlistTable {
     self = append.table
   }
 }
+
+@available(*, unavailable, message: "it appends in place to arrays shared with the table it builds")
+extension ScatterlistAppendTable: Sendable {}

@@ -27,6 +27,9 @@ public import IterPageFragment
 ///
 /// The corresponding kernel type is an array of `struct scatterlist`, as
 /// `sg_kmalloc` allocates it.
+///
+/// Not Sendable: its entries are written in place (a class, like the kernel's `struct scatterlist` array), without a
+/// lock.
 public final class ScatterlistArray {
   @usableFromInline
   internal var _entries: [ScatterlistEntry]
@@ -254,3 +257,6 @@ extension ScatterlistArray: CustomStringConvertible {
       + _entries.enumerated().map { "  [\($0.offset)] \($0.element)" }.joined(separator: "\n")
   }
 }
+
+@available(*, unavailable, message: "its entries are written in place")
+extension ScatterlistArray: Sendable {}

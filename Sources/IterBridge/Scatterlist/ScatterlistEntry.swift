@@ -10,6 +10,8 @@ public import IterPageFragment
 ///
 /// The corresponding kernel field is `scatterlist.dma_flags`
 /// (`CONFIG_NEED_SG_DMA_FLAGS`).
+///
+/// Sendable: a plain bit set.
 public struct ScatterlistDMAFlags: OptionSet, Hashable, Sendable {
   /// The raw bits.
   public var rawValue: UInt32
@@ -39,6 +41,8 @@ public struct ScatterlistDMAFlags: OptionSet, Hashable, Sendable {
 ///
 /// The corresponding kernel value is `page_link` with `SG_CHAIN` set, and
 /// the function that reads it is `sg_chain_ptr`.
+///
+/// Not Sendable: it holds a reference to a ``ScatterlistArray``, which is written in place.
 public struct ScatterlistChainTarget {
   /// The array the link leads to, or `nil` when it points nowhere.
   public weak var array: ScatterlistArray?
@@ -68,6 +72,8 @@ public struct ScatterlistChainTarget {
 ///
 /// The corresponding kernel structure is `struct scatterlist`
 /// (`page_link`, `offset`, `length`, `dma_address`, `dma_length`, `dma_flags`).
+///
+/// Not Sendable: a chain entry refers to a ``ScatterlistArray``, which is written in place.
 public struct ScatterlistEntry {
   /// The page the bytes start in (the kernel's `sg_page`), or `nil`.
   public var page: IterPage?
@@ -190,3 +196,9 @@ extension ScatterlistEntry {
     return IterPage(address: base, frame: frame)
   }
 }
+
+@available(*, unavailable, message: "it refers to a ScatterlistArray, which is written in place")
+extension ScatterlistChainTarget: Sendable {}
+
+@available(*, unavailable, message: "a chain entry refers to a ScatterlistArray, which is written in place")
+extension ScatterlistEntry: Sendable {}

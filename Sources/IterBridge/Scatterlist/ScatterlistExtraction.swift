@@ -27,6 +27,9 @@ internal final class _RetentionBox {
 ///
 /// The corresponding kernel duty is the caller's `unpin_user_page` (or
 /// nothing, for kinds whose pages are only listed) after `extract_iter_to_sg`.
+///
+/// Not Sendable: it owns the retentions of the pages it put in a table, which one owner releases; move it, do not
+/// share it.
 public struct ScatterlistExtraction: ~Copyable {
   /// The bytes described by the added entries (the kernel's return value).
   public let byteCount: Int
@@ -156,3 +159,6 @@ public func extractIterToScatterlist<S: IterSegmentSource>(
   table.nents += entries.count
   return ScatterlistExtraction(byteCount: total, entryCount: entries.count, boxes: boxes)
 }
+
+@available(*, unavailable, message: "it owns the retentions of the pages it put in a table, which one owner releases")
+extension ScatterlistExtraction: Sendable {}

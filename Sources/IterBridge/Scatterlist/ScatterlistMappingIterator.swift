@@ -8,6 +8,8 @@ public import IterCore
 /// What a ``ScatterlistMappingIterator`` is for.
 ///
 /// The corresponding kernel flags are `SG_MITER_*`.
+///
+/// Sendable: a plain bit set.
 public struct ScatterlistMappingFlags: OptionSet, Hashable, Sendable {
   /// The raw bits.
   public var rawValue: UInt32
@@ -55,6 +57,8 @@ public struct ScatterlistMappingFlags: OptionSet, Hashable, Sendable {
 ///
 /// The corresponding kernel structure is `struct sg_mapping_iter`, with
 /// `sg_miter_start`, `sg_miter_next`, `sg_miter_skip` and `sg_miter_stop`.
+///
+/// Not Sendable: it walks arrays of entries that are shared and written in place (``ScatterlistArray``).
 public struct ScatterlistMappingIterator {
   private var _walker: _ScatterlistWalker
   private var _entry: ScatterlistEntry? = nil
@@ -280,3 +284,6 @@ extension ScatterlistTable {
     return done
   }
 }
+
+@available(*, unavailable, message: "it walks arrays of entries that are shared and written in place")
+extension ScatterlistMappingIterator: Sendable {}

@@ -10,6 +10,8 @@ public import IterCore
 ///
 /// A slot holds its array, so the entry it names stays valid. Make one with
 /// ``ScatterlistArray/slot(at:)``.
+///
+/// Not Sendable: it names an entry of a ``ScatterlistArray``, which is written in place.
 public struct ScatterlistSlot {
   /// The array.
   public let array: ScatterlistArray
@@ -136,3 +138,6 @@ internal struct _ScatterlistWalker {
     return error
   }
 }
+
+@available(*, unavailable, message: "it names an entry of a ScatterlistArray, which is written in place")
+extension ScatterlistSlot: Sendable {}

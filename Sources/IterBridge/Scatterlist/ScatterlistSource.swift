@@ -28,6 +28,9 @@ internal import IterPageFragment
 /// owner keeps the pages alive, as the kernel's rule for `ITER_BVEC` is.
 ///
 /// The corresponding kernel type is `ITER_SCATTERLIST` (RFC, not merged).
+///
+/// Not Sendable: it keeps the table's entries, and a chain entry refers to a
+/// ``ScatterlistArray``, which is written in place.
 public struct ScatterlistSource: IterSegmentSource {
   @usableFromInline
   internal let _segments: [IterSegment]
@@ -124,3 +127,6 @@ extension IterMemoryKind {
   /// Pages described by a scatterlist (the kernel's `ITER_SCATTERLIST` RFC).
   public static let scatterlist = IterMemoryKind("scatterlist")
 }
+
+@available(*, unavailable, message: "its entries may refer to ScatterlistArrays, which are written in place")
+extension ScatterlistSource: Sendable {}

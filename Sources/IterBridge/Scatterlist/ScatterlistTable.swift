@@ -24,6 +24,8 @@ public import IterCore
 ///   `PagePool`'s folios are checked against the pool's arena.
 ///
 /// The corresponding kernel structure is `struct sg_table`.
+///
+/// Not Sendable: it shares its arrays, which are written in place, with every copy.
 public struct ScatterlistTable {
   /// The list's first entry (`sgl`), or `nil` for an empty table.
   public var first: ScatterlistSlot?
@@ -198,3 +200,6 @@ extension ScatterlistTable: CustomStringConvertible {
     return s
   }
 }
+
+@available(*, unavailable, message: "it shares its arrays, which are written in place, with every copy")
+extension ScatterlistTable: Sendable {}

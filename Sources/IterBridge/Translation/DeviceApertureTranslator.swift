@@ -13,6 +13,8 @@
 ///
 /// The corresponding kernel objects are a BAR's `pci_iomap` mapping and its
 /// `pci_bus_address`, as a P2PDMA provider registers them.
+///
+/// Sendable: plain values.
 public struct DeviceAperture: Hashable, Sendable {
   /// The CPU (virtual) address of the first byte.
   public let cpuAddress: UInt
@@ -82,6 +84,8 @@ public struct DeviceAperture: Hashable, Sendable {
 /// A translator that knows no memory: every address is
 /// ``DMAError/notTranslatable(address:)``. It is the RAM side of a
 /// ``DeviceApertureTranslator`` that translates only device memory.
+///
+/// Sendable: it holds nothing.
 public struct NoMemoryTranslator: ReversiblePhysicalTranslator, Sendable {
   /// Creates the translator.
   @inlinable
@@ -124,6 +128,8 @@ public struct NoMemoryTranslator: ReversiblePhysicalTranslator, Sendable {
 /// `pci_p2pdma_bus_addr_map` (a P2PDMA page gets its bus address and
 /// `SG_DMA_BUS_ADDRESS`), with `zone_device_pages_compatible` keeping it
 /// apart from RAM.
+///
+/// Sendable exactly when its RAM translator is: its apertures are plain values.
 public struct DeviceApertureTranslator<RAM: PhysicalTranslator>: PhysicalTranslator {
   /// The apertures, sorted by CPU address.
   public let apertures: [DeviceAperture]

@@ -9,8 +9,12 @@
 /// Each mapping sends a virtual range to a device range, with memory flags and
 /// a region (device memory that must not merge with RAM). Mappings may not
 /// overlap in virtual addresses.
+///
+/// Sendable: a value table of mappings.
 public struct IOVATableTranslator: ReversiblePhysicalTranslator, Sendable {
   /// One mapping.
+  ///
+  /// Sendable: plain values.
   public struct Mapping: Hashable, Sendable {
     /// The first virtual address.
     public var virtualAddress: UInt

@@ -11,6 +11,8 @@ public import IterPageFragment
 /// Deterministic, needs no privilege, and its inverse is exact, so tests can
 /// read a request's bytes back through it. The whole arena is one contiguous
 /// run, as one physically contiguous allocation would be.
+///
+/// Sendable: it holds `Sendable` pools.
 public struct PagePoolTranslator: ReversiblePhysicalTranslator, Sendable {
   /// The pool whose frames are translated.
   public let pool: PagePool

@@ -26,9 +26,13 @@ internal import IterCore
 /// Not thread-safe: use one translator per thread.
 ///
 /// The corresponding kernel interface is `Documentation/admin-guide/mm/pagemap.rst`.
+///
+/// Not Sendable: it keeps a cache of pagemap entries that every lookup rewrites; give each task its own translator.
 @safe
 public final class PagemapTranslator: PhysicalTranslator {
   /// What the pagemap says about one virtual page.
+  ///
+  /// Sendable: a plain value.
   public enum Entry: Hashable, Sendable {
     /// In RAM at frame `frame`.
     case present(frame: UInt64)
@@ -216,3 +220,6 @@ public final class PagemapTranslator: PhysicalTranslator {
     _cacheCount = entries
   }
 }
+
+@available(*, unavailable, message: "it keeps a cache of pagemap entries that every lookup rewrites")
+extension PagemapTranslator: Sendable {}

@@ -15,10 +15,14 @@
 /// | ``PagePoolTranslator`` | a page pool's frame numbers | deterministic tests |
 /// | ``IdentityTranslator`` | IOVA = VA | an IOMMU identity map |
 /// | ``IOVATableTranslator`` | the caller's IOVA mappings | VFIO or SPDK users |
-/// | ``DeviceApertureTranslator`` | bus addresses of device apertures, a RAM translator for the rest | device memory (BARs, P2P) |
+/// | ``DeviceApertureTranslator`` | bus addresses of device apertures, a RAM translator for the rest | device memory
+/// (BARs, P2P) |
 ///
 /// The corresponding SPDK function is `spdk_vtophys(buf, &size)`, whose size
 /// out-parameter is ``PhysicalRun/length``.
+///
+/// Concurrency: the protocol does not require `Sendable`; the stateless built-in translators are, the caching
+/// ``PagemapTranslator`` is not.
 public protocol PhysicalTranslator {
   /// Translates the first bytes of `length` bytes at `address`.
   ///
@@ -33,6 +37,8 @@ public protocol PhysicalTranslator {
 }
 
 /// A run of bytes contiguous in the device's address space.
+///
+/// Sendable: plain values.
 public struct PhysicalRun: Hashable, Sendable {
   /// The device address of the run's first byte.
   public var address: UInt64
@@ -65,6 +71,8 @@ public struct PhysicalRun: Hashable, Sendable {
 
 /// A translator that can also go back from a device address to the virtual
 /// address it came from (for tests that read bytes back through a chunk).
+///
+/// Concurrency: as ``PhysicalTranslator``, no `Sendable` requirement.
 public protocol ReversiblePhysicalTranslator: PhysicalTranslator {
   /// The virtual address of the byte at device address `address`, or `nil`
   /// when the translator does not know it.
@@ -75,6 +83,8 @@ public protocol ReversiblePhysicalTranslator: PhysicalTranslator {
 /// IOMMU identity mapping (or in tests with made-up addresses).
 ///
 /// Every run is as long as asked, up to the top of the address space.
+///
+/// Sendable: it holds nothing that changes.
 public struct IdentityTranslator: ReversiblePhysicalTranslator, Sendable {
   /// Creates the identity translator.
   @inlinable

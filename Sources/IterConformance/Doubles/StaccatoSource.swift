@@ -35,6 +35,8 @@ final class _DoubleStorage: @unchecked Sendable {
 ///
 /// Segments are laid out back to back unless `gaps` asks for a gap after
 /// each, so that neighbouring segments are not virtually contiguous.
+///
+/// Sendable (checked by hand): its storage is written once, when it is made, and only read after.
 public struct StaccatoSource: IterSegmentSource, @unchecked Sendable {
   // Safe because the storage is written only through the cursors a test builds.
   let storage: _DoubleStorage
@@ -86,6 +88,8 @@ public struct StaccatoSource: IterSegmentSource, @unchecked Sendable {
 /// A source that exposes one byte per segment: the worst case for code that
 /// gathers or exports segments (the trickle source of the `bytes` crate's
 /// reordering bug #701).
+///
+/// Sendable (checked by hand): its storage is written once, when it is made, and only read after.
 public struct OneBytePerSegmentSource: IterSegmentSource, @unchecked Sendable {
   let storage: _DoubleStorage
   let byteCount: Int

@@ -7,8 +7,12 @@ import IterCore
 
 /// One step of a model-based run: an operation on the cursor with all its
 /// arguments fixed, so that a failing sequence can be replayed and shrunk.
+///
+/// Sendable: a plain value.
 public enum ModelOperation: Hashable, Sendable, CustomStringConvertible {
   /// How a copy hands its bytes over.
+  ///
+  /// Sendable: a plain value.
   public enum CopyForm: Int, Hashable, Sendable, CaseIterable {
     /// Through an unsafe raw buffer pointer.
     case buffer

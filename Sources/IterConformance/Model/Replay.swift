@@ -8,6 +8,8 @@ public import IterCore
 
 /// The first step at which a replay diverged from the model, from
 /// ``replayModel(_:over:direction:count:readsMemory:memorySeed:retentionProbe:)``.
+///
+/// Sendable: plain values and strings, as every `Error` is.
 public struct ModelReplayFailure: Error, CustomStringConvertible {
   /// The 0-based index of the operation that diverged; the count of
   /// operations when the final checks failed.

@@ -83,7 +83,8 @@ internal final class _IterChainStorage {
 /// no dynamic dispatch per segment step. Only extraction calls the member's
 /// own code, once per run.
 ///
-/// A chain is not `Sendable`: its storage is shared and appended to in place.
+/// Not Sendable: its storage is shared by every copy and cursor and grows in place when anything appends, so two
+/// tasks could see a half-appended member; use a chain and its cursors from one task at a time.
 public struct IterChain: IterSegmentSource {
   @usableFromInline internal let _storage: _IterChainStorage
 
@@ -398,3 +399,6 @@ extension IovIter where Source == IterChain {
       undo: { chain._truncate(members: before.0, segments: before.1, bytes: before.2) })
   }
 }
+
+@available(*, unavailable, message: "its storage is shared by every copy and cursor and grows in place on append")
+extension IterChain: Sendable {}

@@ -8,6 +8,9 @@
 /// ``IovIter/write(_:checksum:)`` and ``IovIter/read(into:checksum:)``
 /// compute one in the same pass as the copy. ``InternetChecksum`` and
 /// ``CRC32C`` conform; so can your own.
+///
+/// Concurrency: the protocol does not require `Sendable`; a checksum in progress is a value that each task keeps its
+/// own copy of (the built-in ones are `Sendable`).
 public protocol IterChecksum {
   /// Feeds the next bytes, in order.
   mutating func update(_ bytes: UnsafeRawBufferPointer)
@@ -40,6 +43,8 @@ extension IterChecksum {
 /// ```
 ///
 /// The corresponding kernel helpers are `csum_partial` and `csum_block_add`.
+///
+/// Sendable: a running sum, a plain value.
 public struct InternetChecksum: IterChecksum, Hashable, Sendable {
   /// The running sum of 16-bit words in the machine's byte order.
   @usableFromInline internal var _sum: UInt64 = 0
@@ -120,6 +125,8 @@ public struct InternetChecksum: IterChecksum, Hashable, Sendable {
 /// Computed in software, eight bytes a step (slicing-by-8).
 ///
 /// The corresponding kernel function is `crc32c`.
+///
+/// Sendable: a running remainder, a plain value.
 public struct CRC32C: IterChecksum, Hashable, Sendable {
   @usableFromInline internal var _state: UInt32 = 0xffff_ffff
 

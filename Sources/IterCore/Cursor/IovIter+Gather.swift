@@ -6,6 +6,8 @@
 public import Glibc
 
 /// What ``IovIter/gather(into:maxBytes:)-(UnsafeMutableBufferPointer<iovec>,_)`` exported.
+///
+/// Sendable: it holds only counts and a flag.
 public struct IterGather: Hashable, Sendable {
   /// The number of `iovec` entries written.
   public var vectorCount: Int

@@ -247,6 +247,8 @@ extension IovIter {
 ///
 /// The corresponding kernel structure is `struct iov_iter_state`
 /// (`iov_offset`, `count`, `nr_segs`).
+///
+/// Sendable: it holds only integers and an identity number.
 public struct IterState: Hashable, Sendable {
   /// The offset into the current segment (`iov_offset`).
   public let segmentOffset: Int

@@ -94,6 +94,8 @@ extension IovIter {
 
 /// The pieces of a cursor, made one at a time: see
 /// ``IovIter/pieces(maxPieceCount:)``.
+///
+/// Sendable exactly when `Source` is: it holds a cursor and a piece size.
 public struct IterPieces<Source: IterSegmentSource>: Sequence {
   @usableFromInline internal let _start: Iterator
 
@@ -116,6 +118,8 @@ public struct IterPieces<Source: IterSegmentSource>: Sequence {
   public func makeIterator() -> Iterator { _start }
 
   /// Makes the pieces of ``IterPieces`` in order.
+  ///
+  /// Sendable exactly when `Source` is: it holds a cursor and a piece size.
   public struct Iterator: IteratorProtocol {
     @usableFromInline internal var _rest: IovIter<Source>
     @usableFromInline internal let _maxPieceCount: Int

@@ -39,6 +39,9 @@ internal import Synchronization
 /// their body's error type instead, so they clamp a negative `maxCount` to 0.
 ///
 /// The corresponding kernel structure is `struct iov_iter`.
+///
+/// Sendable exactly when `Source` is: it holds its source and a few integers, so each task moves its own copy (split
+/// pieces of a `Sendable` kind over disjoint bytes can go to different tasks).
 public struct IovIter<Source: IterSegmentSource> {
   @usableFromInline internal var _source: Source
   @usableFromInline internal var _direction: IterDirection

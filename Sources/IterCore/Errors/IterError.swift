@@ -9,6 +9,8 @@
 /// member's documentation says so), or throws one of these and leaves the
 /// cursor, its source and its memory unchanged. Each case carries the values
 /// that show the problem.
+///
+/// Sendable: plain values and strings, as every `Error` is.
 public enum IterError: Error, Hashable, Sendable {
   /// The operation moves data the other way: copying into a
   /// ``IterDirection/source`` cursor or out of a ``IterDirection/destination``

@@ -8,6 +8,8 @@
 /// Each buffer kind offers what is real for its memory: a pin for user memory,
 /// a page reference for page fragments, an owner reference for kernel-virtual
 /// allocations, nothing for memory the caller keeps alive.
+///
+/// Sendable: a plain value.
 public enum IterRetentionKind: Hashable, Sendable, CustomStringConvertible {
   /// Nothing is held: the caller keeps the memory alive (the kernel's rule for
   /// `ITER_BVEC`, `ITER_KVEC`, `ITER_FOLIOQ` and `ITER_XARRAY` extraction).
@@ -48,6 +50,9 @@ public enum IterRetentionKind: Hashable, Sendable, CustomStringConvertible {
 ///
 /// A retention made by a mixed chain belongs to one member's run; the caller
 /// releases each one, never the layer below.
+///
+/// Sendable: its release is a `@Sendable` closure, and being `~Copyable` it runs exactly once, in whichever task ends
+/// the retention.
 public struct IterRetention: ~Copyable, Sendable {
   /// What is held.
   public let kind: IterRetentionKind
@@ -95,6 +100,8 @@ public struct IterRetention: ~Copyable, Sendable {
 /// Options for ``IovIter/extractPages(maxBytes:maxPages:options:)``.
 ///
 /// The corresponding kernel type is `iov_iter_extraction_t`.
+///
+/// Sendable: a plain bit set.
 public struct IterExtractionOptions: OptionSet, Hashable, Sendable {
   /// The raw bits.
   public var rawValue: UInt32
@@ -116,6 +123,8 @@ public struct IterExtractionOptions: OptionSet, Hashable, Sendable {
 /// Where a cursor stands in its source: a segment and an offset into it.
 ///
 /// The kernel keeps the same pair as the current `iovec` pointer and `iov_offset`.
+///
+/// Sendable: two integers.
 public struct IterPosition: Hashable, Sendable {
   /// The index of the current segment.
   public var segmentIndex: Int
@@ -143,6 +152,8 @@ public struct IterPosition: Hashable, Sendable {
 ///
 /// The corresponding kernel call is `iov_iter_extract_pages`, whose
 /// `*offset0` is ``offset`` and whose return value is ``count``.
+///
+/// Sendable: a list of pages (plain values) and a `Sendable` retention, owned by one holder at a time (`~Copyable`).
 public struct IterExtraction: ~Copyable, Sendable {
   /// The pages under the run, in order.
   public let pages: [IterPage]

@@ -38,6 +38,9 @@
 ///
 /// The corresponding kernel concept is the per-type step functions behind
 /// `iterate_and_advance` (`iterate_iovec`, `iterate_bvec`, `iterate_kvec`, ...).
+///
+/// Concurrency: the protocol does not require `Sendable`; a kind decides, and a cursor over it is `Sendable` exactly
+/// when the kind is.
 public protocol IterSegmentSource {
   /// The number of segments, including empty ones.
   ///

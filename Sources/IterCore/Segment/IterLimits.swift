@@ -6,6 +6,8 @@
 /// The kernel's limits on one read or write, as the library applies them.
 ///
 /// A namespace: the values are the kernel's, for 4 KiB pages.
+///
+/// Sendable: a namespace of constants with no instances.
 public enum IterLimits {
   /// The most bytes one read or write may move (the kernel's `MAX_RW_COUNT`,
   /// `INT_MAX & PAGE_MASK`): 0x7ffff000 with 4 KiB pages.
@@ -22,3 +24,5 @@ public enum IterLimits {
 /// The most bytes one read or write may move (the kernel's `MAX_RW_COUNT`).
 @available(*, deprecated, renamed: "IterLimits.maxReadWriteCount")
 public var iterMaxReadWriteCount: Int { IterLimits.maxReadWriteCount }
+
+extension IterLimits: Sendable {}

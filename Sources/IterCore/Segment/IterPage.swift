@@ -13,6 +13,8 @@ internal import Glibc
 /// stand in for a physical frame in tests.
 ///
 /// The corresponding kernel structure is `struct page` (by pointer).
+///
+/// Sendable: an address and a frame number, plain values.
 public struct IterPage: Hashable, Sendable, CustomStringConvertible {
   /// The page-aligned address of the page's first byte.
   public let address: UInt

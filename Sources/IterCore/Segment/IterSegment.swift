@@ -17,6 +17,9 @@
 /// that hands it out vouches for the memory (see ``IterSegmentSource``).
 ///
 /// The corresponding C structure is `struct iovec` (and `struct kvec`).
+///
+/// Sendable: an address and a length; it never reads or writes the memory, and who does is the caller's business, as
+/// with an `iovec` handed to another thread.
 @safe
 public struct IterSegment: Hashable {
   /// The address of the first byte, or `nil` for a segment that keeps no bytes.
@@ -102,6 +105,8 @@ extension IterSegment: CustomStringConvertible {
 ///
 /// The kernel's `ITER_SOURCE` (data is read *out of* the iterator, as by
 /// `write(2)`) and `ITER_DEST` (data is written *into* it, as by `read(2)`).
+///
+/// Sendable: a plain value.
 public enum IterDirection: Hashable, Sendable, CustomStringConvertible {
   /// Data is copied out of the iterator (`ITER_SOURCE`, the kernel's `WRITE`).
   case source
@@ -118,6 +123,8 @@ public enum IterDirection: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// The set of directions a buffer kind supports.
+///
+/// Sendable: a plain bit set.
 public struct IterDirections: OptionSet, Hashable, Sendable {
   /// The raw bits.
   public var rawValue: UInt8
@@ -149,6 +156,8 @@ public struct IterDirections: OptionSet, Hashable, Sendable {
 ///
 /// The four built-in kinds mirror the kernel's iterator types; a buffer kind
 /// written outside the package names its own with ``init(_:)``.
+///
+/// Sendable: a plain value.
 public struct IterMemoryKind: Hashable, Sendable, CustomStringConvertible {
   /// The kind's name.
   public let name: String
@@ -168,3 +177,5 @@ public struct IterMemoryKind: Hashable, Sendable, CustomStringConvertible {
   /// The kind's name.
   public var description: String { name }
 }
+
+extension IterSegment: @unchecked Sendable {}

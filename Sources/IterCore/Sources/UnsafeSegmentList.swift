@@ -19,6 +19,9 @@
 /// (`UIO_MAXIOV`, `MAX_RW_COUNT`) on top of this shape; this list applies none.
 ///
 /// The corresponding C structure is an array of `struct kvec`.
+///
+/// Sendable: it is a value list of addresses and lengths, like an iovec array; who writes the memory they name is the
+/// caller's business, as with any pointer.
 public struct UnsafeSegmentList: IterSegmentSource {
   @usableFromInline
   internal var _segments: ContiguousArray<IterSegment>
@@ -65,3 +68,5 @@ public struct UnsafeSegmentList: IterSegmentSource {
   /// - Complexity: Amortised O(1).
   public mutating func append(_ segment: IterSegment) { _segments.append(segment) }
 }
+
+extension UnsafeSegmentList: Sendable {}

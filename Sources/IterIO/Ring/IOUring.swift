@@ -8,6 +8,8 @@ internal import Synchronization
 
 /// The features the kernel reported at ``IOUring/init(queueDepth:)``: its
 /// `IORING_FEAT_*` bits.
+///
+/// Sendable: a plain bit set.
 public struct IOUringFeatures: OptionSet, Hashable, Sendable {
   /// The `IORING_FEAT_*` bits.
   public var rawValue: UInt32
@@ -47,6 +49,9 @@ public struct IOUringFeatures: OptionSet, Hashable, Sendable {
 ///
 /// The corresponding C functions are `io_uring_setup(2)`, `io_uring_enter(2)`
 /// and `io_uring_register(2)`.
+///
+/// Not Sendable: its submission queue has one producer, so one task owns the ring; move it (`consume`), do not share
+/// it.
 @safe
 public struct IOUring: ~Copyable {
   private let _fd: CInt
@@ -350,3 +355,6 @@ public struct IOUring: ~Copyable {
     return count
   }
 }
+
+@available(*, unavailable, message: "its submission queue has one producer, so one task owns the ring")
+extension IOUring: Sendable {}

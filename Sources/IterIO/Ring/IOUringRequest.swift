@@ -13,6 +13,8 @@ public import IterCore
 /// by ``IOUring/wait(minimumCompletions:)`` and ``IOUring/drain()``. While it
 /// is in flight the ring keeps it (and the `iovec` entries the kernel reads)
 /// alive. Use ``IOUringTransfer`` for a transfer from an iterator.
+///
+/// Not Sendable: the ring that owns it writes its status in place when the completion arrives.
 public class IOUringRequest {
   /// The bytes moved so far, over every completion.
   public internal(set) var byteCount = 0
@@ -96,6 +98,8 @@ internal final class _RetentionBox {
 /// Not supported: a destination with discard segments (io_uring needs memory
 /// to read into), and a fixed transfer whose memory is not inside one
 /// registered buffer; both are typed errors at submission.
+///
+/// Not Sendable: as ``IOUringRequest``, and it owns the iovec array the kernel reads.
 @safe
 public final class IOUringTransfer<Source: IterSegmentSource>: IOUringRequest {
   /// The iterator, advanced by every completion.
@@ -242,3 +246,6 @@ public final class IOUringTransfer<Source: IterSegmentSource>: IOUringRequest {
     return true
   }
 }
+
+@available(*, unavailable, message: "the ring that owns it writes its status in place when the completion arrives")
+extension IOUringRequest: Sendable {}

@@ -10,6 +10,8 @@ internal import Glibc
 /// The value is the kernel's (`errno`); ``name`` is the C macro's name
 /// (`"EAGAIN"`, `"EINTR"`), so a failure reads the same in a log as in the
 /// man page.
+///
+/// Sendable: an integer.
 public struct IOErrno: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
   /// The error number.
   public var rawValue: Int32

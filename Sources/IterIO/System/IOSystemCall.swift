@@ -8,6 +8,8 @@
 /// Every system call IterIO makes goes through one internal layer, and
 /// ``IterIOError/call`` names the one that failed (or, for a check made before
 /// any call, the one that would have been made).
+///
+/// Sendable: a plain value.
 public enum IOSystemCall: String, Hashable, Sendable, CustomStringConvertible {
   /// `read(2)`: a destination with one piece of memory.
   case read

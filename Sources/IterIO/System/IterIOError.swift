@@ -13,8 +13,12 @@ public import IterCore
 /// many that is (for a single call it is 0; for `IovIter.writeAll(to:offset:flags:)`
 /// and `IovIter.readAll(from:offset:flags:)` it is the bytes moved by the
 /// calls that succeeded first).
+///
+/// Sendable: plain values, as every `Error` is.
 public struct IterIOError: Error, Hashable, Sendable, CustomStringConvertible {
   /// What went wrong.
+  ///
+  /// Sendable: a plain value.
   public enum Reason: Hashable, Sendable {
     /// The system call failed with this error.
     case systemCall(IOErrno)

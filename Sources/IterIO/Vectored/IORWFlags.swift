@@ -9,6 +9,8 @@
 /// The raw value is passed to the kernel unchanged, so flags newer than this
 /// type (such as `RWF_DONTCACHE`) can be given as `IORWFlags(rawValue:)`.
 /// A flag the kernel or the file does not take fails with `EOPNOTSUPP`.
+///
+/// Sendable: a plain bit set.
 public struct IORWFlags: OptionSet, Hashable, Sendable {
   /// The `RWF_*` bits.
   public var rawValue: Int32
@@ -35,6 +37,8 @@ public struct IORWFlags: OptionSet, Hashable, Sendable {
 /// values), and the `msg_flags` that `recvmsg(2)` hands back.
 ///
 /// The raw value is passed through unchanged.
+///
+/// Sendable: a plain bit set.
 public struct IOMessageFlags: OptionSet, Hashable, Sendable {
   /// The `MSG_*` bits.
   public var rawValue: Int32

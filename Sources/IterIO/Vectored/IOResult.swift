@@ -4,6 +4,8 @@
 //===----------------------------------------------------------------------===//
 
 /// How an IterIO call or loop ended, when it did not throw.
+///
+/// Sendable: a plain value.
 public enum IOStatus: Hashable, Sendable {
   /// The bytes moved. For one call they may be fewer than the iterator
   /// holds (a short transfer is normal); for `IovIter.writeAll(to:offset:flags:)`
@@ -21,6 +23,8 @@ public enum IOStatus: Hashable, Sendable {
 
 /// What an IterIO call or loop moved: the iterator has advanced by exactly
 /// ``byteCount`` bytes.
+///
+/// Sendable: plain values.
 public struct IOResult: Hashable, Sendable {
   /// The bytes moved, and advanced over.
   public var byteCount: Int
@@ -36,6 +40,8 @@ public struct IOResult: Hashable, Sendable {
 }
 
 /// What `IovIter.recvmsg(from:flags:control:address:)` received.
+///
+/// Sendable: plain values.
 public struct IOMessageResult: Hashable, Sendable {
   /// The bytes received, and advanced over, and why the call returned.
   public var result: IOResult

@@ -33,6 +33,9 @@ import Synchronization
 /// The corresponding kernel objects are a PCI BAR mapped with `pci_iomap`
 /// (the CPU side) and its `pci_bus_address` (the device side), as a P2PDMA
 /// provider exposes them (`pci_p2pdma_add_resource`).
+///
+/// Sendable (checked by hand): the mapping's address, size and bus address are constants set once, and its counter is
+/// atomic.
 @safe
 public final class DeviceMemory {
   @usableFromInline
@@ -251,3 +254,5 @@ internal final class _Counter: Sendable {
 
   func next() -> Int { _value.add(1, ordering: .relaxed).newValue }
 }
+
+extension DeviceMemory: @unchecked Sendable {}

@@ -12,6 +12,8 @@
 ///
 /// The corresponding kernel structure is a `bio_vec` over a P2PDMA page, or a
 /// `phys_vec` over a BAR, with the aperture made explicit.
+///
+/// Sendable: a `Sendable` aperture and two integers.
 public struct DeviceRange {
   /// The aperture the bytes belong to.
   public let memory: DeviceMemory
@@ -49,3 +51,5 @@ extension DeviceRange: CustomStringConvertible {
   /// `+offset+count in device 0x…`.
   public var description: String { "+\(offset)+\(count) in \(memory)" }
 }
+
+extension DeviceRange: Sendable {}

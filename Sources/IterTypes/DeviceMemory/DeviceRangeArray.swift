@@ -40,6 +40,8 @@ public import IterCore
 /// (`pci_p2pdma_add_resource`), which `iov_iter_extract_pages` lists only with
 /// `ITER_ALLOW_P2PDMA` and whose pages are `ZONE_DEVICE` pages that a driver
 /// must not treat as ordinary RAM.
+///
+/// Sendable: a value array of segments and `Sendable` apertures.
 public struct DeviceRangeArray: IterSegmentSource {
   /// The entries as segments (the hot path reads only these).
   @usableFromInline
@@ -206,3 +208,5 @@ public struct DeviceRangeArray: IterSegmentSource {
     }
   }
 }
+
+extension DeviceRangeArray: Sendable {}

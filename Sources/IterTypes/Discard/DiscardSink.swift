@@ -35,6 +35,8 @@ public import IterCore
 /// Lifetime: there is nothing to keep alive. The sink is a plain value.
 ///
 /// The corresponding kernel function is `iov_iter_discard`.
+///
+/// Sendable: a byte count, a plain value.
 public struct DiscardSink: IterSegmentSource, Hashable, Sendable {
   @usableFromInline
   internal let _count: Int

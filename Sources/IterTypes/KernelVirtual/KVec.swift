@@ -11,6 +11,8 @@
 ///
 /// The corresponding kernel structure is `struct kvec` (`iov_base`,
 /// `iov_len`), with the owner made explicit.
+///
+/// Sendable: a `Sendable` owner and two integers.
 public struct KVec {
   /// The allocation the bytes belong to.
   public let owner: KernelVirtualAllocation
@@ -44,3 +46,5 @@ extension KVec: CustomStringConvertible {
     "0x\(String(owner.address &+ UInt(bitPattern: offset), radix: 16))+\(count) in \(owner)"
   }
 }
+
+extension KVec: Sendable {}

@@ -31,6 +31,8 @@ public import IterCore
 ///
 /// The corresponding kernel function is `iov_iter_kvec`, over an array of
 /// `struct kvec`.
+///
+/// Sendable: a value array of segments and `Sendable` owners.
 public struct KVecArray: IterSegmentSource {
   /// The entries as segments (the hot path reads only these).
   @usableFromInline
@@ -147,3 +149,5 @@ public struct KVecArray: IterSegmentSource {
   @inlinable
   public var supportedDirections: IterDirections { .both }
 }
+
+extension KVecArray: Sendable {}

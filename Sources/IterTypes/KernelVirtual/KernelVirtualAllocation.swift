@@ -31,6 +31,8 @@ import IterCore
 ///
 /// The corresponding kernel objects are the memory behind `kmalloc` and
 /// `vmalloc` pointers.
+///
+/// Sendable (checked by hand): its address and size are constants, and its retention count is atomic.
 @safe
 public class KernelVirtualAllocation: @unchecked Sendable {
   @usableFromInline

@@ -34,6 +34,8 @@ import Synchronization
 ///
 /// The corresponding kernel type is `struct kmem_cache` (`kmem_cache_create`,
 /// `kmem_cache_alloc`, `kmem_cache_free`, `kmem_cache_shrink`).
+///
+/// Sendable: its free list is behind a lock.
 public final class SlabAllocator: Sendable {
   /// The bytes each object offers.
   public let objectSize: Int

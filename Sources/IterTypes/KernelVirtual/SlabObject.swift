@@ -19,6 +19,8 @@
 ///
 /// The corresponding kernel object is a `kmalloc` or `kmem_cache_alloc`
 /// pointer, freed by `kfree`.
+///
+/// Sendable (checked by hand): as ``KernelVirtualAllocation``, and its cache is `Sendable`.
 @safe
 public final class SlabObject: KernelVirtualAllocation, @unchecked Sendable {
   /// The allocator the object came from.

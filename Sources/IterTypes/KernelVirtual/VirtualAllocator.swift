@@ -18,6 +18,8 @@ import Synchronization
 /// Use ``shared`` unless you want counts of your own.
 ///
 /// The corresponding kernel functions are `vmalloc` and `vfree`.
+///
+/// Sendable: its bookkeeping is behind a lock.
 public final class VirtualAllocator: Sendable {
   internal let _counts: Mutex<(regions: Int, pages: Int)>
 

@@ -20,6 +20,8 @@ public import IterCore
 /// ```
 ///
 /// The corresponding kernel object is a `vmalloc` area, freed by `vfree`.
+///
+/// Sendable (checked by hand): as ``KernelVirtualAllocation``; the mapping is constant until it is freed.
 @safe
 public final class VirtualRegion: KernelVirtualAllocation, @unchecked Sendable {
   /// The allocator that counts the region.

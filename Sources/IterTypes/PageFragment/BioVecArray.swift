@@ -68,6 +68,8 @@ internal struct _BioVecEntry: Sendable {
 ///
 /// The corresponding kernel structure is an array of `struct bio_vec`, walked
 /// by an `ITER_BVEC` iterator (`iov_iter_bvec`).
+///
+/// Sendable: a value array of entries whose folios are `Sendable` handles into a locked pool.
 public struct BioVecArray: IterSegmentSource, Sendable {
   @usableFromInline
   internal var _entries: ContiguousArray<_BioVecEntry>

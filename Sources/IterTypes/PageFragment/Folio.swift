@@ -20,6 +20,9 @@ public import IterCore
 /// A handle keeps its pool (and so the arena's mapping) alive.
 ///
 /// The corresponding kernel structure is `struct folio` (by pointer).
+///
+/// Sendable: a handle (an address, a frame and the pool, which is `Sendable`); its reference count lives in the
+/// locked pool.
 public struct Folio: Hashable, Sendable {
   /// The pool the folio was allocated from.
   public let pool: PagePool

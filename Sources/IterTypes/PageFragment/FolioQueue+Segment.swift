@@ -17,6 +17,8 @@ extension FolioQueue {
   /// overflows). Every member of ``FolioQueue`` that takes one checks it and
   /// throws `IterError.invalidArgument(argument:value:reason:)` for such a
   /// slot, or for one past the queue's last folio; none of them traps.
+  ///
+  /// Sendable: two integers.
   public struct Slot: Hashable, Sendable, CustomStringConvertible {
     /// The queue segment.
     public let segment: Int
@@ -96,6 +98,8 @@ extension FolioQueue {
   /// One of a slot's three mark bits.
   ///
   /// The corresponding kernel fields are `marks`, `marks2` and `marks3`.
+  ///
+  /// Sendable: a plain value.
   public enum Mark: Int, CaseIterable, Hashable, Sendable {
     /// The first mark (`folioq_mark`); ``FolioQueue/appendMarked(_:)`` sets it.
     case mark1 = 1
@@ -112,6 +116,8 @@ extension FolioQueue {
   /// after it was obtained, and its mark setters change the queue.
   ///
   /// The corresponding kernel structure is one `struct folio_queue` in the chain.
+  ///
+  /// Not Sendable: it reads the queue's shared storage, which an append on another task could change under it.
   public struct Segment: CustomStringConvertible {
     internal let _storage: _FolioQueueStorage
 
@@ -269,3 +275,6 @@ extension FolioQueue {
     public var description: String { "segment \(index): \(count)/\(slotCount)" }
   }
 }
+
+@available(*, unavailable, message: "it reads the queue's shared storage, which an append could change under it")
+extension FolioQueue.Segment: Sendable {}

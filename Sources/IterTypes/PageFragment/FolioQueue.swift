@@ -45,6 +45,9 @@ public var folioQueueSlotCount: Int { FolioQueue.slotCount }
 /// with `IterExtractionOptions.retain`.
 ///
 /// The corresponding kernel structure is `struct folio_queue`.
+///
+/// Not Sendable: copies and cursors share one queue that grows in place at its tail; use it and its cursors from one
+/// task at a time.
 public struct FolioQueue: IterSegmentSource {
   /// The number of slots in each segment of the queue: 31.
   ///

@@ -17,6 +17,8 @@ import IterCore
 ///
 /// The corresponding kernel structure is `struct bio_vec`
 /// (`bv_page`, `bv_offset`, `bv_len`), as `bvec_set_folio` fills it.
+///
+/// Sendable: a `Sendable` folio and two integers.
 public struct PageFragment: Hashable, Sendable, CustomStringConvertible {
   /// The folio the bytes live in.
   public var folio: Folio

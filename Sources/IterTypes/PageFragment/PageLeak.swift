@@ -8,6 +8,8 @@
 /// An allocated folio always has at least one reference (the pool frees it at
 /// 0), so every allocated folio is reported; after code that put every
 /// reference it got, the audit is empty.
+///
+/// Sendable: plain values.
 public struct PageLeak: Hashable, Sendable, CustomStringConvertible {
   /// The frame number of the folio's first page.
   public let frame: Int

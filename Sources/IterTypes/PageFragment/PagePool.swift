@@ -40,6 +40,8 @@ internal import Synchronization
 ///
 /// The corresponding kernel facilities are `alloc_pages`, `folio_alloc`,
 /// `folio_get`, `folio_put` and `__free_pages`.
+///
+/// Sendable: its reference counts and free lists are behind a lock.
 public final class PagePool: Sendable {
   /// The number of pages in the arena.
   public let pageCount: Int

@@ -12,6 +12,8 @@
 /// freed folio, page references taken by extraction), it arrives as
 /// `IterError.invalidSegment(index:count:reason:)` whose reason is this
 /// error's description.
+///
+/// Sendable: plain values.
 public enum PagePoolError: Error, Hashable, Sendable {
   /// A pool must have between 1 and `limit` pages.
   case invalidPageCount(requested: Int, limit: Int)

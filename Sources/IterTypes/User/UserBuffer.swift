@@ -29,6 +29,8 @@ public import IterCore
 /// would write into it cannot be built.
 ///
 /// The corresponding kernel type is `ITER_UBUF` (`iov_iter_ubuf`).
+///
+/// Sendable: an address, a length and a flag; the bytes are the caller's, as with `ITER_UBUF`.
 @safe
 public struct UserBuffer: UserMemorySource {
   @usableFromInline
@@ -148,3 +150,5 @@ extension IovIter where Source == UserBuffer {
     try unsafe self.init(UserBuffer(importing: buffer), direction: .source)
   }
 }
+
+extension UserBuffer: Sendable {}

@@ -30,6 +30,9 @@ public import IterCore
 /// uses it. Extraction pins (``extractPages(at:maxBytes:maxPages:options:)``).
 ///
 /// The corresponding kernel type is `ITER_IOVEC` (`iov_iter_init`).
+///
+/// Sendable: a value array of addresses and lengths, checked when it was imported; the bytes are the caller's, as
+/// with `ITER_IOVEC`.
 @safe
 public struct UserIOVecArray: UserMemorySource {
   /// The most entries an import accepts: the kernel's `UIO_MAXIOV`, 1024.
@@ -167,3 +170,5 @@ extension IovIter where Source == UserIOVecArray {
     try unsafe self.init(UserIOVecArray(importing: vectors), direction: direction)
   }
 }
+
+extension UserIOVecArray: Sendable {}

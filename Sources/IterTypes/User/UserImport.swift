@@ -32,6 +32,8 @@ public import IterCore
 /// choice visible in the type instead of in a flag that callers may ignore.
 ///
 /// The corresponding kernel function is `import_iovec`.
+///
+/// Sendable: a namespace of functions with no instances.
 @safe
 public enum UserImport: UserMemorySource {
   /// The table had one entry: a single buffer (`ITER_UBUF`).
@@ -195,3 +197,5 @@ extension IovIter where Source == UserImport {
     try unsafe self.init(UserImport(importing: buffers), direction: direction)
   }
 }
+
+extension UserImport: Sendable {}

@@ -13,6 +13,8 @@ public import IterCore
 /// read-only; and extraction pins the pages under each run with `mlock(2)`
 /// through ``UserPinRegistry/shared``, one segment (one `iovec`) per call, as
 /// the kernel pins user-backed iterators.
+///
+/// Concurrency: it adds no `Sendable` requirement to `IterSegmentSource`; both built-in conformers are `Sendable`.
 public protocol UserMemorySource: IterSegmentSource {
   /// Whether the memory was imported read-only; the source can then only be read.
   var isReadOnly: Bool { get }

@@ -59,6 +59,8 @@ import Synchronization
 ///
 /// The corresponding kernel functions are `pin_user_pages_fast` and
 /// `unpin_user_page`.
+///
+/// Sendable: its pin counts are behind a lock.
 public final class UserPinRegistry: Sendable {
   /// The registry of the process. There is only one: locks are per process.
   public static let shared = UserPinRegistry()
