@@ -6,6 +6,7 @@
 import IterBridge
 import IterConformance
 import IterCore
+import IterTestSupport
 import IterTypes
 import Testing
 
@@ -222,7 +223,7 @@ struct SwappedHalves: IterSegmentSource {
   }
 }
 
-@Suite("BioVec round trips through the page pool")
+@Suite("BioVec round trips through the page pool", .pinsExclusively)
 struct BioVecRoundTripTests {
   /// Maps the iterator to requests and reads every chunk's bytes back through
   /// the translator's inverse; they must be the iterator's bytes.

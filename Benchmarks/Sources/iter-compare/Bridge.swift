@@ -33,6 +33,15 @@ func bridgeSwiftPagemap(
   return n
 }
 
+/// The same translation in one call a buffer of runs (`translateRuns`).
+@inline(never)
+func bridgeSwiftPagemapRuns(
+  _ translator: PagemapTranslator, base: UInt, length: Int, into runs: UnsafeMutableBufferPointer<PhysicalRun>
+) -> Int {
+  translator.invalidateAll()
+  return try! translator.translateRuns(base, length: length, into: runs)
+}
+
 @inline(never)
 func bridgeCPagemap(
   fd: Int32, base: UInt, length: Int, entries: UnsafeMutablePointer<UInt64>, batch: Int,
@@ -74,11 +83,14 @@ func measureBridgePagemap(settings: Settings, report: Report) {
   defer { entries.deallocate() }
   let swiftRuns = UnsafeMutableBufferPointer<cbb_run>.allocate(capacity: pages)
   let cRuns = UnsafeMutableBufferPointer<cbb_run>.allocate(capacity: pages)
+  let bulkRuns = UnsafeMutableBufferPointer<PhysicalRun>.allocate(capacity: pages)
   defer {
     swiftRuns.deallocate()
     cRuns.deallocate()
+    bulkRuns.deallocate()
   }
   var swiftCount = 0
+  var bulkCount = 0
   var cCount = 0
   let times = settings.quick ? 4 : 16
   let candidates = [
@@ -99,15 +111,19 @@ func measureBridgePagemap(settings: Settings, report: Report) {
       },
       // Both ran before this check (the C candidate first): same runs, same bytes.
       verify: {
-        guard swiftCount == cCount, swiftCount > 0 else { return false }
-        var total = 0
-        for i in 0..<swiftCount {
-          let s = swiftRuns[i]
-          let c = cRuns[i]
-          guard s.phys == c.phys, s.len == c.len else { return false }
-          total += Int(s.len)
+        bridgeSameRuns(swiftCount, as: cRuns, count: cCount, bytes: bytes) { (swiftRuns[$0].phys, swiftRuns[$0].len) }
+      }),
+    Candidate(
+      name: "swift-iov-iter", note: "PagemapTranslator.translateRuns (all runs in one call), cold cache",
+      run: {
+        for _ in 0..<times {
+          bulkCount = bridgeSwiftPagemapRuns(translator, base: base, length: bytes, into: bulkRuns)
         }
-        return total == bytes
+      },
+      verify: {
+        bridgeSameRuns(bulkCount, as: cRuns, count: cCount, bytes: bytes) {
+          (bulkRuns[$0].address, UInt64(bulkRuns[$0].length))
+        }
       }),
   ]
   let timings = race(candidates, rounds: settings.rounds, workload: "bridge pagemap")
@@ -115,8 +131,24 @@ func measureBridgePagemap(settings: Settings, report: Report) {
   report.add(
     workload: "pagemap translation",
     segmentBytes: bytes, segmentLabel: "\(pages) pages (\(sizeLabel(bytes))), \(cCount) runs",
-    unit: .nanosecondsPerOperation, candidates: candidates, timings: timings, work: [work, work])
-  bridgeAddRates(report, count: 2, unit: "pages")
+    unit: .nanosecondsPerOperation, candidates: candidates, timings: timings, work: [work, work, work])
+  bridgeAddRates(report, count: 3, unit: "pages")
+}
+
+/// Whether `count` runs, the `i`th given by `run(i)`, are C's runs and
+/// cover `bytes`.
+func bridgeSameRuns(
+  _ count: Int, as cRuns: UnsafeMutableBufferPointer<cbb_run>, count cCount: Int, bytes: Int,
+  _ run: (Int) -> (phys: UInt64, len: UInt64)
+) -> Bool {
+  guard count == cCount, count > 0 else { return false }
+  var total = 0
+  for i in 0..<count {
+    let (phys, len) = run(i)
+    guard phys == cRuns[i].phys, len == cRuns[i].len else { return false }
+    total += Int(len)
+  }
+  return total == bytes
 }
 
 /// Appends the rate (millions a second) to the notes of the last `count`

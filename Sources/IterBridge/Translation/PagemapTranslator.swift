@@ -148,46 +148,165 @@ public final class PagemapTranslator: PhysicalTranslator {
   public func translate(_ address: UInt, length: Int) throws(DMAError) -> PhysicalRun {
     // Runs are often a single page (fragmented RAM), so the per-call cost
     // matters as much as the per-page loop: the cache hit is checked inline,
-    // and the loop walks the cached entries by index, refilling only at the
-    // end of the batch.
+    // the loop walks the cached entries by index, and the rare paths (a
+    // refill in the middle of a run, an error) are calls out of line, so the
+    // common one keeps its values in registers.
     let shift = UInt(truncatingIfNeeded: _pageShift)
     let pageMask: UInt = (1 << shift) &- 1
     let inPage = address & pageMask
     let page = address >> shift
     // `length` is an Int, so this cannot overflow a UInt.
     let pagesWanted = Int(truncatingIfNeeded: (inPage &+ UInt(Swift.max(length, 1)) &+ pageMask) >> shift)
-    if page < _cacheFirst || page &- _cacheFirst >= UInt(_cacheCount) {
+    // One unsigned compare: a page below the cache wraps to a huge distance.
+    if page &- _cacheFirst >= UInt(_cacheCount) {
       try _fill(page, wanted: pagesWanted, address: address)
     }
     let cache = unsafe _cache
-    var index = Int(page &- _cacheFirst)
-    var cached = _cacheCount
+    let index = Int(page &- _cacheFirst)
     let raw = unsafe cache[index]
     let firstFrame = raw & PagemapTranslator.frameMask
-    guard raw & (1 << 63) != 0, firstFrame != 0 else {
-      switch Entry(raw: raw) {
-      case .swapped: throw .pageSwapped(address: address)
-      case .notPresent: throw .pageNotPresent(address: address)
-      case .frameHidden, .present: throw .framesHidden(address: address)
-      }
-    }
-    var pages = 1
+    guard raw & (1 << 63) != 0, firstFrame != 0 else { throw Self._error(raw, address: address) }
+    var i = index &+ 1
     var expected = firstFrame &+ 1
-    while pages < pagesWanted {
-      index &+= 1
-      if index == cached {
-        let next = page &+ UInt(pages)
-        do { try _fill(next, wanted: pagesWanted - pages, address: next << shift) } catch { break }
-        index = Int(next &- _cacheFirst)
-        cached = _cacheCount
-      }
-      let entry = unsafe cache[index]
+    let end = Swift.min(_cacheCount, index &+ pagesWanted)
+    while i < end {
+      let entry = unsafe cache[i]
       guard entry & (1 << 63) != 0, entry & PagemapTranslator.frameMask == expected else { break }
-      pages &+= 1
+      i &+= 1
       expected &+= 1
+    }
+    var pages = i &- index
+    if i == end && pages < pagesWanted {
+      // The cache ended inside the run: go on in the next batch.
+      pages = _continueRun(page: page, pages: pages, wanted: pagesWanted, expected: expected)
     }
     let bytes = Swift.min(length, pages << Int(shift) - Int(inPage))
     return PhysicalRun(address: (firstFrame << UInt64(shift)) | UInt64(inPage), length: bytes)
+  }
+
+  /// Translates `length` bytes at `address` into consecutive physically
+  /// contiguous runs, as many as `runs` holds, in one pass over the cached
+  /// entries (a `pread` a ``batchPages`` pages, as for
+  /// ``translate(_:length:)``).
+  ///
+  /// The runs are those successive ``translate(_:length:)`` calls give. The
+  /// walk stops when the bytes are covered or `runs` is full, and at a page
+  /// that is not present, swapped, hidden, or that the pagemap cannot be read
+  /// for, once at least one run was written: a call from there throws.
+  ///
+  /// - Parameters:
+  ///   - address: The virtual address of the first byte.
+  ///   - length: The bytes to translate; 0 gives no runs.
+  ///   - runs: Where the runs go.
+  /// - Returns: The number of runs written at the start of `runs`.
+  /// - Throws: As ``translate(_:length:)`` for the first byte;
+  ///   ``DMAError/iterator(_:)`` for a negative `length`.
+  /// - Complexity: O(*p*) for the *p* pages covered, plus one `pread` per
+  ///   ``batchPages`` pages not yet cached.
+  public func translateRuns(
+    _ address: UInt, length: Int, into runs: UnsafeMutableBufferPointer<PhysicalRun>
+  ) throws(DMAError) -> Int {
+    guard length >= 0 else { throw .iterator(.negativeCount(argument: "length", value: length)) }
+    let capacity = runs.count
+    guard length > 0, capacity > 0 else { return 0 }
+    let shift = UInt(truncatingIfNeeded: _pageShift)
+    let pageMask: UInt = (1 << shift) &- 1
+    let firstPage = address >> shift
+    let totalPages = Int(truncatingIfNeeded: ((address & pageMask) &+ UInt(length) &+ pageMask) >> shift)
+    var n = 0
+    var left = length
+    var skip = Int(truncatingIfNeeded: address & pageMask)  // into the open run's first page
+    var runFrame: UInt64 = 0
+    var runPages = 0
+    var done = 0  // pages taken into runs
+    walk: while done < totalPages {
+      let page = firstPage &+ UInt(done)
+      if page &- _cacheFirst >= UInt(_cacheCount) {
+        do throws(DMAError) {
+          try _fill(page, wanted: totalPages &- done, address: done == 0 ? address : page << shift)
+        } catch {
+          if done == 0 { throw error }
+          break walk
+        }
+      }
+      let cache = unsafe _cache
+      var i = Int(page &- _cacheFirst)
+      let end = Swift.min(_cacheCount, i &+ (totalPages &- done))
+      while i < end {
+        let entry = unsafe cache[i]
+        let frame = entry & PagemapTranslator.frameMask
+        guard entry & (1 << 63) != 0, frame != 0 else {
+          if done == 0 { throw Self._error(entry, address: address) }
+          break walk
+        }
+        if runPages > 0 {
+          if frame == runFrame &+ UInt64(runPages) {
+            runPages &+= 1
+            i &+= 1
+            done &+= 1
+            continue
+          }
+          let bytes = Swift.min(left, runPages << Int(shift) &- skip)
+          unsafe runs[n] = PhysicalRun(address: (runFrame << UInt64(shift)) | UInt64(skip), length: bytes)
+          n &+= 1
+          left &-= bytes
+          skip = 0
+          runPages = 0
+          if n == capacity { break walk }
+        }
+        runFrame = frame
+        runPages = 1
+        i &+= 1
+        done &+= 1
+      }
+    }
+    if runPages > 0 {
+      let bytes = Swift.min(left, runPages << Int(shift) &- skip)
+      unsafe runs[n] = PhysicalRun(address: (runFrame << UInt64(shift)) | UInt64(skip), length: bytes)
+      n &+= 1
+    }
+    return n
+  }
+
+  /// Goes on with a run whose first `pages` pages were in the cache, batch
+  /// by batch, up to `wanted` pages; a read that fails ends the run.
+  @inline(never)
+  private func _continueRun(page: UInt, pages start: Int, wanted: Int, expected start1: UInt64) -> Int {
+    var pages = start
+    var expected = start1
+    let shift = UInt(truncatingIfNeeded: _pageShift)
+    while pages < wanted {
+      let next = page &+ UInt(pages)
+      do throws(DMAError) {
+        try _fill(next, wanted: wanted &- pages, address: next << shift)
+      } catch {
+        return pages
+      }
+      let cache = unsafe _cache
+      let first = Int(next &- _cacheFirst)
+      var i = first
+      let end = Swift.min(_cacheCount, first &+ (wanted &- pages))
+      while i < end {
+        let entry = unsafe cache[i]
+        guard entry & (1 << 63) != 0, entry & PagemapTranslator.frameMask == expected else {
+          return pages &+ (i &- first)
+        }
+        i &+= 1
+        expected &+= 1
+      }
+      pages &+= i &- first
+    }
+    return pages
+  }
+
+  /// The error for a first page whose entry `raw` gives no frame.
+  @inline(never)
+  private static func _error(_ raw: UInt64, address: UInt) -> DMAError {
+    switch Entry(raw: raw) {
+    case .swapped: .pageSwapped(address: address)
+    case .notPresent: .pageNotPresent(address: address)
+    case .frameHidden, .present: .framesHidden(address: address)
+    }
   }
 
   /// Makes sure the entry of `page` is cached, reading up to `wanted` pages

@@ -3,6 +3,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
+internal import IterCore
+
 /// Turns virtual addresses into the addresses a device uses, one contiguous
 /// run at a time.
 ///
@@ -34,6 +36,65 @@ public protocol PhysicalTranslator {
   ///   stay contiguous from there (at least 1, at most `length`).
   /// - Throws: ``DMAError`` when the first byte has no address to give.
   func translate(_ address: UInt, length: Int) throws(DMAError) -> PhysicalRun
+
+  /// Translates `length` bytes at `address` into consecutive runs, as many
+  /// as `runs` holds, in one call.
+  ///
+  /// The runs are the ones successive ``translate(_:length:)`` calls would
+  /// give, in order: each starts where the one before ended. The call stops
+  /// when the bytes are covered or `runs` is full, and also at a byte that
+  /// has no address, once at least one run was written: the runs before it
+  /// are returned, and a call from that byte throws its error. Nothing past
+  /// the returned count is written.
+  ///
+  /// The default calls ``translate(_:length:)`` once a run; a translator
+  /// that reads its answers in batches (``PagemapTranslator``) walks them in
+  /// one loop instead.
+  ///
+  /// - Parameters:
+  ///   - address: The virtual address of the first byte, tag stripped.
+  ///   - length: The bytes to translate; 0 gives no runs.
+  ///   - runs: Where the runs go.
+  /// - Returns: The number of runs written at the start of `runs`.
+  /// - Throws: ``DMAError`` when the first byte has no address to give;
+  ///   ``DMAError/iterator(_:)`` with `IterError.negativeCount(argument:value:)`
+  ///   for a negative `length`; ``DMAError/notTranslatable(address:)`` for
+  ///   a run outside the contract of ``translate(_:length:)``.
+  func translateRuns(
+    _ address: UInt, length: Int, into runs: UnsafeMutableBufferPointer<PhysicalRun>
+  ) throws(DMAError) -> Int
+}
+
+extension PhysicalTranslator {
+  /// One ``translate(_:length:)`` call a run (see the requirement).
+  public func translateRuns(
+    _ address: UInt, length: Int, into runs: UnsafeMutableBufferPointer<PhysicalRun>
+  ) throws(DMAError) -> Int {
+    guard length >= 0 else { throw .iterator(.negativeCount(argument: "length", value: length)) }
+    var next = address
+    var left = length
+    var n = 0
+    while left > 0 && n < runs.count {
+      let run: PhysicalRun
+      do throws(DMAError) {
+        run = try translate(next, length: left)
+      } catch {
+        if n == 0 { throw error }
+        break
+      }
+      // A run outside the contract is untranslatable, as the mapper treats
+      // it: the walk never loops on it or runs past `length`.
+      guard run.length >= 1 && run.length <= left else {
+        if n == 0 { throw .notTranslatable(address: next) }
+        break
+      }
+      unsafe runs[n] = run
+      n += 1
+      left -= run.length
+      next &+= UInt(run.length)
+    }
+    return n
+  }
 }
 
 /// A run of bytes contiguous in the device's address space.

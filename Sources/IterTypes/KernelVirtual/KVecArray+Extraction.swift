@@ -69,11 +69,6 @@ extension KVecArray {
     return try IterExtraction.singleSegmentRun(
       of: self, at: IterPosition(segmentIndex: index, offset: skip), maxBytes: maxBytes,
       maxPages: maxPages
-    ) { _, _ throws(IterError) in
-      // The closure holds `owner` strongly until the retention is destroyed,
-      // right after its release runs.
-      owner._retentions.increment()
-      return IterRetention(kind: .ownerReference) { owner._retentions.decrement() }
-    }
+    ) { _, _ throws(IterError) in owner.ownerRetention() }
   }
 }

@@ -5,8 +5,8 @@
 
 import IterCore
 
-/// Memory that one of the library's own allocators owns: a ``SlabObject`` or
-/// a ``VirtualRegion``.
+/// Memory that one of the library's own allocators owns (a ``SlabObject`` or
+/// a ``VirtualRegion``), or that someone else owns (a ``ForeignAllocation``).
 ///
 /// An allocation is a class instance: its memory stays mapped for exactly as
 /// long as a strong reference to it exists, and is returned to its allocator
@@ -19,8 +19,9 @@ import IterCore
 /// `IterRetentionKind.ownerReference` retention that holds the
 /// owner until it is released.
 ///
-/// The class is public but not `open`: the only kinds are the two in this
-/// module, so every allocation's memory is real.
+/// The class is public but not `open`: the only kinds are the three in this
+/// module, so every allocation's memory is real (a foreign one's is its
+/// owner's, on the promise its initialiser asks for).
 ///
 /// An allocation can be handed to, and dropped on, any thread: its stored
 /// properties are constants, its retention counter is atomic, and its
