@@ -34,6 +34,9 @@ public import IterCore
 /// Whether the bytes may be written is the owner's business too: a cursor
 /// over a source-only kind never writes them, but
 /// ``KernelVirtualAllocation/withUnsafeMutableBytes(_:)`` can.
+///
+/// Sendable (checked by hand): as ``KernelVirtualAllocation``, and its owner
+/// is `Sendable`.
 @safe
 public final class ForeignAllocation: KernelVirtualAllocation, @unchecked Sendable {
   /// The value that keeps the memory alive.
