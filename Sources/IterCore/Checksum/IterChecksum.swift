@@ -3,6 +3,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //===----------------------------------------------------------------------===//
 
+internal import CIterChecksum
+
 /// A checksum that can be updated a chunk at a time while bytes are copied.
 ///
 /// ``IovIter/write(_:checksum:)`` and ``IovIter/read(into:checksum:)``
@@ -24,6 +26,30 @@ extension IterChecksum {
   @inlinable
   public mutating func update(_ bytes: [UInt8]) {
     update(unsafe bytes.span.bytes)
+  }
+
+  /// Copies `count` bytes from `source` to `destination` and feeds them, as
+  /// ``IovIter/read(into:checksum:)`` and ``IovIter/write(_:checksum:)`` do
+  /// for each chunk: ``CRC32C`` and ``InternetChecksum`` in one pass over the
+  /// bytes (a fused kernel), any other checksum as a copy and then `update`.
+  @inlinable @inline(__always)
+  internal mutating func _copyAndUpdate(
+    to destination: UnsafeMutableRawPointer, from source: UnsafeRawPointer, count: Int
+  ) {
+    if Self.self == CRC32C.self {
+      unsafe withUnsafeMutablePointer(to: &self) {
+        unsafe UnsafeMutableRawPointer($0).assumingMemoryBound(to: CRC32C.self).pointee
+          ._copyAndUpdate(to: destination, from: source, count: count)
+      }
+    } else if Self.self == InternetChecksum.self {
+      unsafe withUnsafeMutablePointer(to: &self) {
+        unsafe UnsafeMutableRawPointer($0).assumingMemoryBound(to: InternetChecksum.self).pointee
+          ._copyAndUpdate(to: destination, from: source, count: count)
+      }
+    } else {
+      unsafe destination.copyMemory(from: source, byteCount: count)
+      unsafe update(UnsafeRawBufferPointer(start: destination, count: count))
+    }
   }
 }
 
@@ -53,13 +79,37 @@ public struct InternetChecksum: IterChecksum, Hashable, Sendable {
   ///
   /// - Complexity: O(*n*).
   public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+    _add(partial: unsafe cic_csum_partial(base, bytes.count), count: bytes.count)
+  }
+
+  /// Feeds the next bytes through the portable Swift loop (32-bit adds)
+  /// instead of the 64-bit C kernel that ``update(_:)-(UnsafeRawBufferPointer)``
+  /// uses: the same result, for tests that compare the two.
+  @_spi(Testing)
+  public mutating func _updateInSoftware(_ bytes: UnsafeRawBufferPointer) {
     guard unsafe !bytes.isEmpty else { return }
-    var partial = unsafe UInt64(InternetChecksum._fold(InternetChecksum._partialSum(bytes)))
+    _add(partial: unsafe InternetChecksum._partialSum(bytes), count: bytes.count)
+  }
+
+  /// Copies a chunk and sums it in one pass (64-bit adds).
+  @usableFromInline
+  internal mutating func _copyAndUpdate(
+    to destination: UnsafeMutableRawPointer, from source: UnsafeRawPointer, count: Int
+  ) {
+    guard count > 0 else { return }
+    _add(partial: unsafe cic_copy_csum_partial(destination, source, count), count: count)
+  }
+
+  /// Adds the partial sum of the next `count` bytes (words starting at
+  /// their first byte), shifted by a byte when an odd count came before.
+  private mutating func _add(partial sum: UInt64, count: Int) {
+    var partial = UInt64(InternetChecksum._fold(sum))
     if byteCount & 1 == 1 {
       partial = UInt64(UInt16(truncatingIfNeeded: partial).byteSwapped)
     }
     _sum &+= partial
-    byteCount &+= bytes.count
+    byteCount &+= count
   }
 
   /// The one's-complement sum of the bytes as big-endian words, folded to 16 bits.
@@ -117,7 +167,11 @@ public struct InternetChecksum: IterChecksum, Hashable, Sendable {
 /// crc.value   // 0xE3069283
 /// ```
 ///
-/// Computed in software, eight bytes a step (slicing-by-8).
+/// Computed with the CPU's CRC-32C instruction where it has one (SSE 4.2's
+/// `crc32` on x86-64, the ARMv8 CRC extension on arm64), chosen at run time;
+/// elsewhere in software, eight bytes a step (slicing-by-8). Setting the
+/// environment variable `ITER_CRC32C=software` before the first use forces the
+/// software path. Both give the same values.
 ///
 /// The corresponding kernel function is `crc32c`.
 public struct CRC32C: IterChecksum, Hashable, Sendable {
@@ -133,6 +187,37 @@ public struct CRC32C: IterChecksum, Hashable, Sendable {
   ///
   /// - Complexity: O(*n*).
   public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    if let base = bytes.baseAddress, cic_crc32c_hw_available() != 0 {
+      _state = unsafe cic_crc32c_hw(_state, base, bytes.count)
+    } else {
+      unsafe _updateInSoftware(bytes)
+    }
+  }
+
+  /// Whether ``update(_:)-(UnsafeRawBufferPointer)`` uses the CPU's CRC-32C
+  /// instruction in this process.
+  @_spi(Testing)
+  public static var _usesHardware: Bool { cic_crc32c_hw_available() != 0 }
+
+  /// Copies a chunk and feeds it in one pass (the CPU's instruction), or
+  /// copies and then runs the table path.
+  @usableFromInline
+  internal mutating func _copyAndUpdate(
+    to destination: UnsafeMutableRawPointer, from source: UnsafeRawPointer, count: Int
+  ) {
+    if cic_crc32c_hw_available() != 0 {
+      _state = unsafe cic_copy_crc32c_hw(destination, source, count, _state)
+    } else {
+      unsafe destination.copyMemory(from: source, byteCount: count)
+      unsafe _updateInSoftware(UnsafeRawBufferPointer(start: destination, count: count))
+    }
+  }
+
+  /// Feeds the next bytes through the portable table path (slicing-by-8),
+  /// whatever the CPU has: the same result as
+  /// ``update(_:)-(UnsafeRawBufferPointer)``, for tests that compare the two.
+  @_spi(Testing)
+  public mutating func _updateInSoftware(_ bytes: UnsafeRawBufferPointer) {
     let t = CRC32C._tables
     var crc = _state
     var i = 0

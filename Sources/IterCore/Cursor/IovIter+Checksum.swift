@@ -8,7 +8,9 @@ extension IovIter {
   /// pass; see ``write(_:)-(UnsafeRawBufferPointer)``.
   ///
   /// The checksum covers exactly the bytes copied. Into a discard segment the
-  /// bytes are still fed to the checksum, as the kernel does.
+  /// bytes are still fed to the checksum, as the kernel does. For ``CRC32C``
+  /// and ``InternetChecksum`` each chunk is copied and checksummed in one pass
+  /// over its bytes; other checksums get the chunk after it is copied.
   ///
   /// - Returns: The number of bytes copied.
   /// - Throws: ``IterError/wrongDirection(operation:direction:)`` on a source cursor;
@@ -29,9 +31,11 @@ extension IovIter {
     var failed = true
     defer { if _slowPath(failed) { checksum = saved } }
     let done = try unsafe _walkChecked(bytes.count) { (to, n, progress) throws(Never) -> Int in
-      let chunk = unsafe UnsafeRawBufferPointer(start: from + progress, count: n)
-      if let to = unsafe to { unsafe to.copyMemory(from: from + progress, byteCount: n) }
-      unsafe checksum.update(chunk)
+      if let to = unsafe to {
+        unsafe checksum._copyAndUpdate(to: to, from: from + progress, count: n)
+      } else {
+        unsafe checksum.update(UnsafeRawBufferPointer(start: from + progress, count: n))
+      }
       return n
     }
     failed = false
@@ -40,6 +44,9 @@ extension IovIter {
 
   /// Copies bytes out of the cursor into `buffer` and feeds them to
   /// `checksum` in the same pass; see ``read(into:)-(UnsafeMutableRawBufferPointer)``.
+  ///
+  /// For ``CRC32C`` and ``InternetChecksum`` each chunk is copied and
+  /// checksummed in one pass over its bytes.
   ///
   /// - Returns: The number of bytes copied.
   /// - Throws: ``IterError/wrongDirection(operation:direction:)`` on a destination cursor;
@@ -60,8 +67,7 @@ extension IovIter {
     defer { if _slowPath(failed) { checksum = saved } }
     let done = try unsafe _walkChecked(buffer.count) { (from, n, progress) throws(Never) -> Int in
       guard let from = unsafe from else { return 0 }
-      unsafe (to + progress).copyMemory(from: from, byteCount: n)
-      unsafe checksum.update(UnsafeRawBufferPointer(start: to + progress, count: n))
+      unsafe checksum._copyAndUpdate(to: to + progress, from: from, count: n)
       return n
     }
     failed = false
