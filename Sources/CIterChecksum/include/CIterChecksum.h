@@ -18,13 +18,13 @@
 int cic_crc32c_hw_available(void);
 
 /// The raw CRC-32C register (reflected polynomial 0x82F63B78, no final
-/// complement) after feeding `n` bytes at `p` to `state`. Only when
-/// `cic_crc32c_hw_available()`.
+/// complement) after feeding `n` bytes at `p` to `state`. Only after
+/// `cic_crc32c_hw_available()` has returned 1.
 uint32_t cic_crc32c_hw(uint32_t state, const void *p, size_t n);
 
 /// Copies `n` bytes from `src` to `dst` (which do not overlap) and returns
-/// the CRC-32C register after feeding them to `state`, in one pass. Only when
-/// `cic_crc32c_hw_available()`.
+/// the CRC-32C register after feeding them to `state`, in one pass. Only after
+/// `cic_crc32c_hw_available()` has returned 1.
 uint32_t cic_copy_crc32c_hw(void *dst, const void *src, size_t n, uint32_t state);
 
 /// The sum of the `n` bytes at `p` as native-order 16-bit words, the first
