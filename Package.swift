@@ -25,8 +25,7 @@ enum Kind { case api, cKernels, executable, conformance, testSupport, test }
 
 let table: [(kind: Kind, name: String, path: String, deps: [Target.Dependency])] = [
   // C kernels that Swift cannot reach: CRC-32C through the CPU's instruction,
-  // 64-bit Internet checksum adds, each fused with a copy. Not a product;
-  // IterCore imports it internally.
+  // 64-bit Internet checksum adds. Not a product; IterCore imports it internally.
   (.cKernels, "CIterChecksum", "Sources/CIterChecksum", []),
   (.api, "IterCore", "Sources/IterCore", ["CIterChecksum"]),
   // One module per buffer kind; each depends on IterCore only.

@@ -56,14 +56,13 @@ int cic_crc32c_hw_available(void) {
   return d == 2;
 }
 
-// MARK: - Unaligned native-order loads and stores
+// MARK: - Unaligned native-order loads
 
 static inline uint64_t cic_load64(const unsigned char *p) {
   uint64_t v;
   memcpy(&v, p, 8);
   return v;
 }
-static inline void cic_store64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
 
 /// The 0..7 bytes at `p`, in their places of a zeroed native-order word.
 static inline uint64_t cic_load_tail(const unsigned char *p, size_t n) {
@@ -151,36 +150,6 @@ CIC_CRC_TARGET uint32_t cic_crc32c_hw(uint32_t state, const void *p, size_t n) {
   return cic_crc_tail(crc, s + i, n - i);
 }
 
-CIC_CRC_TARGET uint32_t cic_copy_crc32c_hw(void *dst, const void *src, size_t n,
-                                           uint32_t state) {
-  const unsigned char *s = src;
-  unsigned char *d = dst;
-  uint32_t crc = state;
-  size_t i = 0;
-  for (; n - i >= 3 * CIC_STREAM; i += 3 * CIC_STREAM) {
-    const unsigned char *a = s + i, *b = a + CIC_STREAM, *c = b + CIC_STREAM;
-    unsigned char *da = d + i, *db = da + CIC_STREAM, *dc = db + CIC_STREAM;
-    uint32_t ca = crc, cb = 0, cc = 0;
-    for (size_t k = 0; k < CIC_STREAM; k += 8) {
-      uint64_t wa = cic_load64(a + k), wb = cic_load64(b + k), wc = cic_load64(c + k);
-      cic_store64(da + k, wa);
-      cic_store64(db + k, wb);
-      cic_store64(dc + k, wc);
-      ca = CIC_CRC64(ca, wa);
-      cb = CIC_CRC64(cb, wb);
-      cc = CIC_CRC64(cc, wc);
-    }
-    crc = cic_shift(cic_shift2, ca) ^ cic_shift(cic_shift1, cb) ^ cc;
-  }
-  for (; n - i >= 8; i += 8) {
-    uint64_t a = cic_load64(s + i);
-    cic_store64(d + i, a);
-    crc = CIC_CRC64(crc, a);
-  }
-  memcpy(d + i, s + i, n - i);
-  return cic_crc_tail(crc, s + i, n - i);
-}
-
 #else
 
 // No CRC instruction on this architecture: cic_crc32c_hw_available() is 0
@@ -193,14 +162,6 @@ uint32_t cic_crc32c_hw(uint32_t state, const void *p, size_t n) {
   abort();
   return state;
 }
-uint32_t cic_copy_crc32c_hw(void *dst, const void *src, size_t n, uint32_t state) {
-  (void)dst;
-  (void)src;
-  (void)n;
-  abort();
-  return state;
-}
-
 #endif
 
 // MARK: - Internet checksum, 64-bit adds
@@ -225,33 +186,6 @@ uint64_t cic_csum_partial(const void *p, size_t n) {
     b += cic_load64(s + i + 24);
   }
   for (; n - i >= 8; i += 8) a += cic_load64(s + i);
-  a += cic_load_tail(s + i, n - i);
-  return cic_fold128(a + b);
-}
-
-uint64_t cic_copy_csum_partial(void *dst, const void *src, size_t n) {
-  const unsigned char *s = src;
-  unsigned char *d = dst;
-  unsigned __int128 a = 0, b = 0;
-  size_t i = 0;
-  for (; n - i >= 32; i += 32) {
-    uint64_t w0 = cic_load64(s + i), w1 = cic_load64(s + i + 8);
-    uint64_t w2 = cic_load64(s + i + 16), w3 = cic_load64(s + i + 24);
-    cic_store64(d + i, w0);
-    cic_store64(d + i + 8, w1);
-    cic_store64(d + i + 16, w2);
-    cic_store64(d + i + 24, w3);
-    a += w0;
-    b += w1;
-    a += w2;
-    b += w3;
-  }
-  for (; n - i >= 8; i += 8) {
-    uint64_t w = cic_load64(s + i);
-    cic_store64(d + i, w);
-    a += w;
-  }
-  memcpy(d + i, s + i, n - i);
   a += cic_load_tail(s + i, n - i);
   return cic_fold128(a + b);
 }

@@ -51,8 +51,9 @@ private func randomBytes(_ n: Int, _ rng: inout SeededGenerator) -> [UInt8] {
 
 /// CRC-32C and the Internet checksum through every path: the CPU's
 /// instruction (where this machine has it), the portable table path, the
-/// 64-bit C sum, the Swift 32-bit sum, and the fused copies of
-/// `IovIter.read(into:checksum:)` and `write(_:checksum:)`, against each other,
+/// 64-bit C sum, the Swift 32-bit sum, and the checksummed copies of
+/// `IovIter.read(into:checksum:)` and `write(_:checksum:)` (fed in blocks
+/// behind the copy), against each other,
 /// against definitions written out bit by bit, and against known vectors.
 @Suite("Checksum paths")
 struct ChecksumPathTests {
@@ -114,14 +115,17 @@ struct ChecksumPathTests {
     }
   }
 
-  /// Random lengths 0…4 KiB at random alignments, fed in random chunks and
-  /// copied through random segment layouts: every path gives the value of
-  /// the whole, and every copied byte arrives.
+  /// Random lengths 0…4 KiB (and some to 40 KB, past the copies' 8 KiB
+  /// blocks) at random alignments, fed in random chunks and copied through
+  /// random segment layouts: every path gives the value of the whole, and
+  /// every copied byte arrives.
   @Test func randomLengthsAlignmentsAndSplitsAgree() throws {
     let seed = TestSeed.base &+ 0xC5C5
     var rng = SeededGenerator(seed: seed)
     for round in 0..<300 {
-      let n = round < 40 ? round : Int.random(in: 0...4096, using: &rng)
+      let n =
+        round < 40
+        ? round : round >= 280 ? Int.random(in: 8000...40000, using: &rng) : Int.random(in: 0...4096, using: &rng)
       let bytes = randomBytes(n, &rng)
       let crc = bitwiseCRC32C(bytes)
       let inet = referenceInternetSum(bytes)
@@ -151,7 +155,7 @@ struct ChecksumPathTests {
       #expect(wide.sum == inet && narrow.sum == inet && wide == narrow, "\(context)")
       #expect(wide.byteCount == n, "\(context)")
 
-      // The fused copies through segments of random sizes at a random offset.
+      // The checksummed copies through segments of random sizes at a random offset.
       let sizes = randomSegmentSizes(total: n, maxSegments: 40, using: &rng)
       let layout = Layout(sizes, at: Int.random(in: 0..<8, using: &rng))
       var dst = try layout.cursor(.destination)

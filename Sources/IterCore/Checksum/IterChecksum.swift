@@ -28,27 +28,53 @@ extension IterChecksum {
     update(unsafe bytes.span.bytes)
   }
 
-  /// Copies `count` bytes from `source` to `destination` and feeds them, as
-  /// ``IovIter/read(into:checksum:)`` and ``IovIter/write(_:checksum:)`` do
-  /// for each chunk: ``CRC32C`` and ``InternetChecksum`` in one pass over the
-  /// bytes (a fused kernel), any other checksum as a copy and then `update`.
+  /// Whether checksummed copies feed this checksum in blocks behind the
+  /// copy (``CRC32C`` and ``InternetChecksum``, whose results do not depend
+  /// on where the chunks are cut) rather than a chunk at a time.
   @inlinable @inline(__always)
-  internal mutating func _copyAndUpdate(
-    to destination: UnsafeMutableRawPointer, from source: UnsafeRawPointer, count: Int
+  internal static var _feedsInBlocks: Bool {
+    Self.self == CRC32C.self || Self.self == InternetChecksum.self
+  }
+
+  /// Bytes a block: large enough for the checksum kernels' interleaved
+  /// streams, small enough that a copied block is still in L1 when fed.
+  @inlinable @inline(__always)
+  internal static var _blockBytes: Int { 8192 }
+
+  /// Copies `count` bytes from `source` to `destination` (nothing when it is
+  /// nil, a discard segment), a block at a time, and feeds each full block of
+  /// the copy's contiguous side (`contiguous`, where byte `progress` of the
+  /// copy is `contiguous + progress`) right behind it, while it is still in
+  /// the cache: the bytes come from memory once, the checksum runs over long
+  /// runs of bytes whatever the segment size, and the copy stays a memcpy.
+  /// `fed` is how many bytes of the contiguous side have been fed.
+  @inlinable @inline(__always)
+  internal mutating func _copyFeedingBlocks(
+    to destination: UnsafeMutableRawPointer?, from source: UnsafeRawPointer, count: Int,
+    at progress: Int, contiguous: UnsafeRawPointer, fed: inout Int
   ) {
-    if Self.self == CRC32C.self {
-      unsafe withUnsafeMutablePointer(to: &self) {
-        unsafe UnsafeMutableRawPointer($0).assumingMemoryBound(to: CRC32C.self).pointee
-          ._copyAndUpdate(to: destination, from: source, count: count)
+    let block = Self._blockBytes
+    var k = 0
+    while k < count {
+      let m = Swift.min(block, count &- k)
+      if let destination = unsafe destination {
+        unsafe (destination + k).copyMemory(from: source + k, byteCount: m)
       }
-    } else if Self.self == InternetChecksum.self {
-      unsafe withUnsafeMutablePointer(to: &self) {
-        unsafe UnsafeMutableRawPointer($0).assumingMemoryBound(to: InternetChecksum.self).pointee
-          ._copyAndUpdate(to: destination, from: source, count: count)
+      k &+= m
+      let end = progress &+ k
+      if end &- fed >= block {
+        unsafe update(UnsafeRawBufferPointer(start: contiguous + fed, count: end &- fed))
+        fed = end
       }
-    } else {
-      unsafe destination.copyMemory(from: source, byteCount: count)
-      unsafe update(UnsafeRawBufferPointer(start: destination, count: count))
+    }
+  }
+
+  /// Feeds what ``_copyFeedingBlocks(to:from:count:at:contiguous:fed:)`` left
+  /// of the first `done` bytes.
+  @inlinable @inline(__always)
+  internal mutating func _feedRest(contiguous: UnsafeRawPointer, fed: Int, done: Int) {
+    if done > fed {
+      unsafe update(UnsafeRawBufferPointer(start: contiguous + fed, count: done &- fed))
     }
   }
 }
@@ -90,15 +116,6 @@ public struct InternetChecksum: IterChecksum, Hashable, Sendable {
   public mutating func _updateInSoftware(_ bytes: UnsafeRawBufferPointer) {
     guard unsafe !bytes.isEmpty else { return }
     _add(partial: unsafe InternetChecksum._partialSum(bytes), count: bytes.count)
-  }
-
-  /// Copies a chunk and sums it in one pass (64-bit adds).
-  @usableFromInline
-  internal mutating func _copyAndUpdate(
-    to destination: UnsafeMutableRawPointer, from source: UnsafeRawPointer, count: Int
-  ) {
-    guard count > 0 else { return }
-    _add(partial: unsafe cic_copy_csum_partial(destination, source, count), count: count)
   }
 
   /// Adds the partial sum of the next `count` bytes (words starting at
@@ -198,20 +215,6 @@ public struct CRC32C: IterChecksum, Hashable, Sendable {
   /// instruction in this process.
   @_spi(Testing)
   public static var _usesHardware: Bool { cic_crc32c_hw_available() != 0 }
-
-  /// Copies a chunk and feeds it in one pass (the CPU's instruction), or
-  /// copies and then runs the table path.
-  @usableFromInline
-  internal mutating func _copyAndUpdate(
-    to destination: UnsafeMutableRawPointer, from source: UnsafeRawPointer, count: Int
-  ) {
-    if cic_crc32c_hw_available() != 0 {
-      _state = unsafe cic_copy_crc32c_hw(destination, source, count, _state)
-    } else {
-      unsafe destination.copyMemory(from: source, byteCount: count)
-      unsafe _updateInSoftware(UnsafeRawBufferPointer(start: destination, count: count))
-    }
-  }
 
   /// Feeds the next bytes through the portable table path (slicing-by-8),
   /// whatever the CPU has: the same result as

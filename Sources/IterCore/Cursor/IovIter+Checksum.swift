@@ -8,9 +8,10 @@ extension IovIter {
   /// pass; see ``write(_:)-(UnsafeRawBufferPointer)``.
   ///
   /// The checksum covers exactly the bytes copied. Into a discard segment the
-  /// bytes are still fed to the checksum, as the kernel does. For ``CRC32C``
-  /// and ``InternetChecksum`` each chunk is copied and checksummed in one pass
-  /// over its bytes; other checksums get the chunk after it is copied.
+  /// bytes are still fed to the checksum, as the kernel does. ``CRC32C`` and
+  /// ``InternetChecksum`` are fed the copied bytes in blocks of a few KiB right
+  /// behind the copy, while they are still in the cache, so the bytes come from
+  /// memory once; other checksums are fed each chunk after it is copied.
   ///
   /// - Returns: The number of bytes copied.
   /// - Throws: ``IterError/wrongDirection(operation:direction:)`` on a source cursor;
@@ -30,12 +31,21 @@ extension IovIter {
     let saved = checksum
     var failed = true
     defer { if _slowPath(failed) { checksum = saved } }
-    let done = try unsafe _walkChecked(bytes.count) { (to, n, progress) throws(Never) -> Int in
-      if let to = unsafe to {
-        unsafe checksum._copyAndUpdate(to: to, from: from + progress, count: n)
-      } else {
-        unsafe checksum.update(UnsafeRawBufferPointer(start: from + progress, count: n))
+    if C._feedsInBlocks {
+      var fed = 0
+      let done = try unsafe _walkChecked(bytes.count) { (to, n, progress) throws(Never) -> Int in
+        unsafe checksum._copyFeedingBlocks(
+          to: to, from: from + progress, count: n, at: progress, contiguous: from, fed: &fed)
+        return n
       }
+      unsafe checksum._feedRest(contiguous: from, fed: fed, done: done)
+      failed = false
+      return done
+    }
+    let done = try unsafe _walkChecked(bytes.count) { (to, n, progress) throws(Never) -> Int in
+      let chunk = unsafe UnsafeRawBufferPointer(start: from + progress, count: n)
+      if let to = unsafe to { unsafe to.copyMemory(from: from + progress, byteCount: n) }
+      unsafe checksum.update(chunk)
       return n
     }
     failed = false
@@ -45,8 +55,8 @@ extension IovIter {
   /// Copies bytes out of the cursor into `buffer` and feeds them to
   /// `checksum` in the same pass; see ``read(into:)-(UnsafeMutableRawBufferPointer)``.
   ///
-  /// For ``CRC32C`` and ``InternetChecksum`` each chunk is copied and
-  /// checksummed in one pass over its bytes.
+  /// ``CRC32C`` and ``InternetChecksum`` are fed the copied bytes in blocks
+  /// of a few KiB right behind the copy, while they are still in the cache.
   ///
   /// - Returns: The number of bytes copied.
   /// - Throws: ``IterError/wrongDirection(operation:direction:)`` on a destination cursor;
@@ -65,9 +75,22 @@ extension IovIter {
     let saved = checksum
     var failed = true
     defer { if _slowPath(failed) { checksum = saved } }
+    if C._feedsInBlocks {
+      var fed = 0
+      let done = try unsafe _walkChecked(buffer.count) { (from, n, progress) throws(Never) -> Int in
+        guard let from = unsafe from else { return 0 }
+        unsafe checksum._copyFeedingBlocks(
+          to: to + progress, from: from, count: n, at: progress, contiguous: to, fed: &fed)
+        return n
+      }
+      unsafe checksum._feedRest(contiguous: to, fed: fed, done: done)
+      failed = false
+      return done
+    }
     let done = try unsafe _walkChecked(buffer.count) { (from, n, progress) throws(Never) -> Int in
       guard let from = unsafe from else { return 0 }
-      unsafe checksum._copyAndUpdate(to: to + progress, from: from, count: n)
+      unsafe (to + progress).copyMemory(from: from, byteCount: n)
+      unsafe checksum.update(UnsafeRawBufferPointer(start: to + progress, count: n))
       return n
     }
     failed = false
