@@ -21,10 +21,13 @@ let librarySettings: [SwiftSetting] =
     .strictMemorySafety(),
   ] + (Context.environment["ITER_CI"] != nil ? [.treatAllWarnings(as: .error)] : [])
 
-enum Kind { case api, executable, conformance, testSupport, test }
+enum Kind { case api, cKernels, executable, conformance, testSupport, test }
 
 let table: [(kind: Kind, name: String, path: String, deps: [Target.Dependency])] = [
-  (.api, "IterCore", "Sources/IterCore", []),
+  // C kernels that Swift cannot reach: CRC-32C through the CPU's instruction,
+  // 64-bit Internet checksum adds. Not a product; IterCore imports it internally.
+  (.cKernels, "CIterChecksum", "Sources/CIterChecksum", []),
+  (.api, "IterCore", "Sources/IterCore", ["CIterChecksum"]),
   // One module per buffer kind; each depends on IterCore only.
   (.api, "IterUser", "Sources/IterTypes/User", ["IterCore"]),
   (.api, "IterPageFragment", "Sources/IterTypes/PageFragment", ["IterCore"]),
@@ -80,13 +83,15 @@ let package = Package(
     switch t.kind {
     case .api, .conformance: .library(name: t.name, targets: [t.name])
     case .executable: .executable(name: t.name, targets: [t.name])
-    case .testSupport, .test: nil
+    case .cKernels, .testSupport, .test: nil
     }
   },
   targets: table.map { t in
     switch t.kind {
     case .api:
       .target(name: t.name, dependencies: t.deps, path: t.path, swiftSettings: librarySettings)
+    case .cKernels:
+      .target(name: t.name, dependencies: t.deps, path: t.path)
     case .conformance, .testSupport:
       // Test-facing code: no strict memory safety (it would flag every span use).
       .target(name: t.name, dependencies: t.deps, path: t.path, swiftSettings: commonSettings)

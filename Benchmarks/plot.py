@@ -3,14 +3,17 @@
 # swift-iov-iter benchmarks: plots iter-compare's CSV as throughput against
 # segment size.  SPDX-License-Identifier: Apache-2.0
 # ===----------------------------------------------------------------------=== #
-"""Turn `iter-compare --csv PATH` output into a PNG.
+"""Turn `iter-compare --csv PATH` output into PNGs.
 
     swift run -c release --package-path Benchmarks iter-compare --csv /tmp/iter.csv
-    python3 Benchmarks/plot.py /tmp/iter.csv Docs/benchmarks-throughput.png
+    python3 Benchmarks/plot.py /tmp/iter.csv Docs/benchmarks-throughput.png \
+        [Docs/benchmarks-in-cache.png Docs/benchmarks-dram.png]
 
-Two panels, copy out (gather) and copy in (scatter): GB/s against segment size
-on a log scale, one line per implementation, and the single-threaded memcpy
-bandwidth as a dashed line (the limit). Needs matplotlib (`pip install matplotlib`).
+The first PNG has two panels, copy out (gather) and copy in (scatter): GB/s
+against segment size on a log scale, one line per implementation, and the
+single-threaded memcpy bandwidth as a dashed line (the limit). The optional
+second and third are the segment-size sweep (`--only sweep`, 8 B to 64 KiB),
+copy out in cache and in DRAM. Needs matplotlib (`pip install matplotlib`).
 """
 
 import csv
@@ -40,6 +43,7 @@ def size_label(n):
 
 STYLE = {
     "C memcpy loop": dict(color="black", marker="s", linewidth=2.2),
+    "C inline-copy loop": dict(color="#868e96", marker="x", linewidth=2.0, linestyle="-."),
     "swift-iov-iter": dict(color="#d9480f", marker="o", linewidth=2.6),
     "DispatchData copyBytes": dict(color="#1c7ed6", marker="^"),
     "DispatchData enumerateBytes": dict(color="#74c0fc", marker="v"),
@@ -48,8 +52,39 @@ STYLE = {
 }
 
 
+def sweep_plot(plt, rows, workload, title, target):
+    """One panel: GB/s against segment size for one sweep workload."""
+    lines = series(rows, workload)
+    if not lines:
+        print(f"no '{workload}' rows (run iter-compare with the sweep section)", file=sys.stderr)
+        return False
+    fig, ax = plt.subplots(figsize=(9, 5.2))
+    sizes = set()
+    for name, points in lines.items():
+        xs = [p[0] for p in points]
+        sizes.update(xs)
+        ax.plot(xs, [p[1] for p in points], label=name, **STYLE.get(name, {}))
+    label = next((r["segments"] for r in rows if r["workload"] == workload), "")
+    ax.set_xscale("log", base=2)
+    ticks = sorted(sizes)
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([size_label(t) for t in ticks], rotation=45)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("segment size")
+    ax.set_ylabel("throughput (GB/s, higher is better)")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=9, frameon=False)
+    per_copy = label.split("(", 1)[-1].rstrip(")") if "(" in label else ""
+    ax.set_title(f"{title} ({per_copy}, best of N)")
+    fig.tight_layout()
+    fig.savefig(target, dpi=110)
+    plt.close(fig)
+    print(f"wrote {target}")
+    return True
+
+
 def main(argv):
-    if len(argv) != 3:
+    if len(argv) not in (3, 5):
         print(__doc__, file=sys.stderr)
         return 64
     source, target = argv[1], argv[2]
@@ -93,7 +128,15 @@ def main(argv):
     fig.suptitle(f"swift-iov-iter vs C, Dispatch, Foundation, SwiftNIO ({total.replace('1 × ', '')} per copy, best of N)")
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     fig.savefig(target, dpi=110)
+    plt.close(fig)
     print(f"wrote {target}")
+    if len(argv) == 5:
+        ok = sweep_plot(plt, rows, "sweep: copy out, in cache",
+                        "Copy out (segments → contiguous), in cache", argv[3])
+        ok = sweep_plot(plt, rows, "sweep: copy out, DRAM",
+                        "Copy out (segments → contiguous), in DRAM", argv[4]) and ok
+        if not ok:
+            return 1
     return 0
 
 

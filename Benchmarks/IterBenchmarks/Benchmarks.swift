@@ -214,6 +214,46 @@ let benchmarks: @Sendable () -> Void = {
       }, setup: { fixture = Fixture(size: size) }, teardown: { fixture = nil })
   }
 
+  // Checksummed copies (one pass): CRC-32C on the way out, the Internet
+  // checksum on the way in.
+  for size in [64, 4096] {
+    Benchmark(
+      "CopyOutCRC32C-\(sizeName(size))", configuration: copyConfiguration,
+      closure: { benchmark in
+        let f = fixture!
+        let start = f.sourceStart
+        let destination = f.flat.buffer
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+          timed(benchmark, bytes: copyBytes) {
+            try! f.source.restore(start)
+            var crc = CRC32C()
+            blackHole(try! f.source.read(into: destination, checksum: &crc))
+            blackHole(crc.value)
+          }
+        }
+        benchmark.stopMeasurement()
+      }, setup: { fixture = Fixture(size: size) }, teardown: { fixture = nil })
+
+    Benchmark(
+      "CopyInInternetChecksum-\(sizeName(size))", configuration: copyConfiguration,
+      closure: { benchmark in
+        let f = fixture!
+        let start = f.destinationStart
+        let source = UnsafeRawBufferPointer(f.flat.buffer)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+          timed(benchmark, bytes: copyBytes) {
+            try! f.destination.restore(start)
+            var sum = InternetChecksum()
+            blackHole(try! f.destination.write(source, checksum: &sum))
+            blackHole(sum.value)
+          }
+        }
+        benchmark.stopMeasurement()
+      }, setup: { fixture = Fixture(size: size) }, teardown: { fixture = nil })
+  }
+
   // Iterator to iterator: 4 KiB source segments into 1500 B destination segments.
   Benchmark(
     "IterToIter-4KiB-1500B", configuration: copyConfiguration,

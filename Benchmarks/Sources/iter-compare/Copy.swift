@@ -48,6 +48,23 @@ func cScatter(_ iovecs: [iovec], _ source: UnsafeRawBufferPointer) -> Int {
   }
 }
 
+/// The second C row's note: what the inline-copy loop does differently.
+let inlineCNote = "2nd reference: inline copy ≤ \(CB_INLINE_LIMIT) B, memcpy above"
+
+@inline(never)
+func cGatherInline(_ iovecs: [iovec], into destination: UnsafeMutableRawBufferPointer) -> Int {
+  iovecs.withUnsafeBufferPointer {
+    cb_gather_inline($0.baseAddress, $0.count, destination.baseAddress, destination.count)
+  }
+}
+
+@inline(never)
+func cScatterInline(_ iovecs: [iovec], _ source: UnsafeRawBufferPointer) -> Int {
+  iovecs.withUnsafeBufferPointer {
+    cb_scatter_inline($0.baseAddress, $0.count, source.baseAddress, source.count)
+  }
+}
+
 // MARK: - Dispatch
 
 /// Builds a DispatchData over the segments without copying them, by balanced
@@ -184,6 +201,9 @@ func measureCopies(size: Int, settings: Settings, report: Report) {
         name: "C memcpy loop", run: { _ = cGather(iovecs, into: dst) }, prepare: prepare,
         verify: verify),
       Candidate(
+        name: "C inline-copy loop", note: inlineCNote,
+        run: { _ = cGatherInline(iovecs, into: dst) }, prepare: prepare, verify: verify),
+      Candidate(
         name: "swift-iov-iter", note: "IovIter.read(into:)",
         run: { _ = iterGather(&iter, from: start, into: dst) }, prepare: prepare, verify: verify),
       Candidate(
@@ -204,7 +224,7 @@ func measureCopies(size: Int, settings: Settings, report: Report) {
     report.add(
       workload: "copy out (gather)", segmentBytes: size, unit: .gigabytesPerSecond,
       candidates: candidates, timings: times,
-      work: Array(repeating: Double(total), count: candidates.count))
+      work: Array(repeating: Double(total), count: candidates.count), second: 1)
     concatenated = Data()
   }
 
@@ -220,6 +240,9 @@ func measureCopies(size: Int, settings: Settings, report: Report) {
       Candidate(
         name: "C memcpy loop", run: { _ = cScatter(iovecs, src) }, prepare: prepare, verify: verify),
       Candidate(
+        name: "C inline-copy loop", note: inlineCNote,
+        run: { _ = cScatterInline(iovecs, src) }, prepare: prepare, verify: verify),
+      Candidate(
         name: "swift-iov-iter", note: "IovIter.write(_:)",
         run: { _ = iterScatter(&iter, from: start, src) }, prepare: prepare, verify: verify),
       Candidate(
@@ -230,7 +253,7 @@ func measureCopies(size: Int, settings: Settings, report: Report) {
     report.add(
       workload: "copy in (scatter)", segmentBytes: size, unit: .gigabytesPerSecond,
       candidates: candidates, timings: times,
-      work: Array(repeating: Double(total), count: candidates.count))
+      work: Array(repeating: Double(total), count: candidates.count), second: 1)
   }
 }
 
@@ -354,6 +377,12 @@ func measureCachedCopies(settings: Settings, report: Report) {
         },
         prepare: { flat.zero() }, verify: { flat.equals(pool.base, count: total) }),
       Candidate(
+        name: "C inline-copy loop", note: inlineCNote,
+        run: {
+          for _ in 0..<times { _ = cb_gather_inline(iovecs.baseAddress, n, dst.baseAddress, total) }
+        },
+        prepare: { flat.zero() }, verify: { flat.equals(pool.base, count: total) }),
+      Candidate(
         name: "swift-iov-iter", note: "IovIter.read(into:)",
         run: { iterGatherRepeated(&source, from: sourceStart, into: dst, times: times) },
         prepare: { flat.zero() }, verify: { flat.equals(pool.base, count: total) }),
@@ -363,12 +392,19 @@ func measureCachedCopies(settings: Settings, report: Report) {
       workload: "copy out, in cache", segmentBytes: size,
       segmentLabel: "\(sizeLabel(size)) (\(sizeLabel(total)) × \(times))",
       unit: .gigabytesPerSecond,
-      candidates: out, timings: outTimes, work: [Double(total * times), Double(total * times)])
+      candidates: out, timings: outTimes, work: Array(repeating: Double(total * times), count: 3),
+      second: 1)
     let into = [
       Candidate(
         name: "C memcpy loop",
         run: {
           for _ in 0..<times { _ = cb_scatter(iovecs.baseAddress, n, src.baseAddress, total) }
+        },
+        prepare: { pool.zero() }, verify: { pool.equals(flat.base, count: total) }),
+      Candidate(
+        name: "C inline-copy loop", note: inlineCNote,
+        run: {
+          for _ in 0..<times { _ = cb_scatter_inline(iovecs.baseAddress, n, src.baseAddress, total) }
         },
         prepare: { pool.zero() }, verify: { pool.equals(flat.base, count: total) }),
       Candidate(
@@ -381,6 +417,7 @@ func measureCachedCopies(settings: Settings, report: Report) {
       workload: "copy in, in cache", segmentBytes: size,
       segmentLabel: "\(sizeLabel(size)) (\(sizeLabel(total)) × \(times))",
       unit: .gigabytesPerSecond,
-      candidates: into, timings: intoTimes, work: [Double(total * times), Double(total * times)])
+      candidates: into, timings: intoTimes, work: Array(repeating: Double(total * times), count: 3),
+      second: 1)
   }
 }

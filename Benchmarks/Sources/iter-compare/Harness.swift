@@ -35,8 +35,10 @@ struct Settings {
   /// Bytes per copy in the cache-resident workloads, and copies per timed run.
   var cachedBytes = 256 << 10
   var cachedRepeats = 64
-  /// Sections to run (all when empty): memcpy, copy, cached, iter, advance,
-  /// save, export, build, chain, io.
+  /// Segment sizes of the sweep (throughput against segment size, for the plots).
+  var sweepSizes = (3...16).map { 1 << $0 }
+  /// Sections to run (all when empty): memcpy, copy, cached, checksum, sweep,
+  /// iter, advance, save, export, build, chain, bridge, io.
   var only: Set<String> = []
 
   func runs(_ section: String) -> Bool { only.isEmpty || only.contains(section) }
@@ -75,6 +77,7 @@ struct Settings {
       settings.buildCounts = [4_096, 16_384]
       settings.dispatchAppendCounts = [512, 1_024]
       settings.cachedRepeats = 8
+      settings.sweepSizes = [8, 64, 4096]
     }
     return settings
   }
@@ -89,7 +92,8 @@ func usage(_ message: String?) -> Never {
       --csv PATH    also write the numbers as CSV (for Benchmarks/plot.py)
       --rounds N    best of N rounds (default 41)
       --only LIST   run only these sections, comma-separated: memcpy, copy,
-                    cached, iter, advance, save, export, build, chain, bridge, io
+                    cached, checksum, sweep, iter, advance, save, export, build,
+                    chain, bridge, io
 
     """)
   exit(message == nil ? 0 : 64)
@@ -151,6 +155,40 @@ struct Layout {
     self.segments = segments
     self.iovecs = iovecs
   }
+}
+
+/// Segments of `size` bytes over a source region, as a C iovec array (in
+/// memory of its own, like a C program's) and as segments for a cursor, and
+/// a contiguous destination region of the same size.
+final class GatherFixture {
+  let pool: Region
+  let flat: Region
+  let layout: Layout
+  let iovecs: UnsafeMutableBufferPointer<iovec>
+
+  init(total: Int, size: Int, seed: UInt8) {
+    pool = Region(count: total, seed: seed)
+    flat = Region(count: total, seed: seed &+ 1)
+    layout = Layout(region: pool, size: size)
+    iovecs = UnsafeMutableBufferPointer<iovec>.allocate(capacity: layout.iovecs.count)
+    _ = iovecs.initialize(from: layout.iovecs)
+  }
+
+  deinit { iovecs.deallocate() }
+
+  /// A source cursor over the segments.
+  func source() -> IovIter<UnsafeSegmentList> {
+    try! IovIter(UnsafeSegmentList(layout.segments), direction: .source)
+  }
+}
+
+/// Where a sweep-like workload runs: cache-resident (a small buffer copied
+/// many times a timed run) and in DRAM (the full size once).
+func cacheAndDRAM(_ settings: Settings) -> [(total: Int, times: Int, where: String)] {
+  [
+    (settings.cachedBytes, settings.cachedRepeats, "in cache"),
+    (settings.totalBytes, 1, "DRAM"),
+  ]
 }
 
 // MARK: - Measuring
@@ -236,6 +274,10 @@ struct Row {
   var ratio: Double?
   /// The median over rounds of the same ratio, each round's pair back to back.
   var pairedRatio: Double? = nil
+  /// The paired ratio to the workload's second reference, where it has one:
+  /// the inline-copy C loop in the copy workloads, swift-iov-iter's two-pass
+  /// copy-then-checksum in the checksum workloads.
+  var secondRatio: Double? = nil
   var note: String
 }
 
@@ -246,7 +288,8 @@ final class Report {
   /// GB/s) or the operations per run (for ns/op).
   func add(
     workload: String, segmentBytes: Int, segmentLabel: String? = nil, unit: Unit,
-    candidates: [Candidate], timings: Timings, work: [Double], baseline: Int? = 0
+    candidates: [Candidate], timings: Timings, work: [Double], baseline: Int? = 0,
+    second: Int? = nil
   ) {
     let times = timings.best
     func value(_ i: Int) -> Double {
@@ -267,32 +310,37 @@ final class Report {
           workload: workload, segmentBytes: segmentBytes,
           segmentLabel: segmentLabel ?? sizeLabel(segmentBytes),
           implementation: c.name, unit: unit, value: v, ratio: ratio, pairedRatio: paired,
+          secondRatio: second.map { timings.pairedRatio(i, to: $0) * work[i] / work[$0] },
           note: c.note))
     }
   }
 
   func markdown() -> String {
     var out =
-      "| Workload | Segments | Implementation | Result | vs C (best) | vs C (paired) | Note |\n"
-    out += "|---|---|---|---:|---:|---:|---|\n"
+      "| Workload | Segments | Implementation | Result | vs C (best) | vs C (paired) "
+      + "| vs 2nd ref (paired) | Note |\n"
+    out += "|---|---|---|---:|---:|---:|---:|---|\n"
     for r in rows {
       let ratio = r.ratio.map { formatRatio($0) + "×" } ?? "–"
       let paired = r.pairedRatio.map { formatRatio($0) + "×" } ?? "–"
+      let second = r.secondRatio.map { formatRatio($0) + "×" } ?? "–"
       out += "| \(r.workload) | \(r.segmentLabel) | \(r.implementation) | "
       out +=
-        "\(formatValue(r.value, r.unit)) \(r.unit.rawValue) | \(ratio) | \(paired) | \(r.note) |\n"
+        "\(formatValue(r.value, r.unit)) \(r.unit.rawValue) | \(ratio) | \(paired) | \(second) "
+      out += "| \(r.note) |\n"
     }
     return out
   }
 
   func csv() -> String {
     var out =
-      "workload,segment_bytes,segments,implementation,unit,value,ratio_to_c,paired_ratio_to_c,note\n"
+      "workload,segment_bytes,segments,implementation,unit,value,ratio_to_c,paired_ratio_to_c,"
+      + "paired_ratio_to_second,note\n"
     for r in rows {
       let fields = [
         r.workload, String(r.segmentBytes), r.segmentLabel, r.implementation, r.unit.rawValue,
         String(r.value), r.ratio.map { String($0) } ?? "", r.pairedRatio.map { String($0) } ?? "",
-        r.note,
+        r.secondRatio.map { String($0) } ?? "", r.note,
       ]
       out += fields.map(csvField).joined(separator: ",") + "\n"
     }

@@ -34,6 +34,18 @@ if settings.runs("cached") {
   progress("cache-resident copies")
   measureCachedCopies(settings: settings, report: report)
 }
+if settings.runs("checksum") {
+  progress("checksums alone")
+  measureChecksumsAlone(settings: settings, report: report)
+  for size in [64, 1500, 4096, 65536] {
+    progress("copy + checksum, \(size) B segments")
+    measureChecksummedCopies(size: size, settings: settings, report: report)
+  }
+}
+if settings.runs("sweep") {
+  progress("segment-size sweep (for the plots)")
+  measureSweep(settings: settings, report: report)
+}
 if settings.runs("iter") {
   progress("iterator to iterator")
   measureIterToIter(sourceSize: 4096, destinationSize: 1500, settings: settings, report: report)

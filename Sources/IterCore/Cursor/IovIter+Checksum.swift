@@ -8,7 +8,10 @@ extension IovIter {
   /// pass; see ``write(_:)-(UnsafeRawBufferPointer)``.
   ///
   /// The checksum covers exactly the bytes copied. Into a discard segment the
-  /// bytes are still fed to the checksum, as the kernel does.
+  /// bytes are still fed to the checksum, as the kernel does. ``CRC32C`` and
+  /// ``InternetChecksum`` are fed the copied bytes in blocks of a few KiB right
+  /// behind the copy, while they are still in the cache, so the bytes come from
+  /// memory once; other checksums are fed each chunk after it is copied.
   ///
   /// - Returns: The number of bytes copied.
   /// - Throws: ``IterError/wrongDirection(operation:direction:)`` on a source cursor;
@@ -28,6 +31,17 @@ extension IovIter {
     let saved = checksum
     var failed = true
     defer { if _slowPath(failed) { checksum = saved } }
+    if C._feedsInBlocks {
+      var fed = 0
+      let done = try unsafe _walkChecked(bytes.count) { (to, n, progress) throws(Never) -> Int in
+        unsafe checksum._copyFeedingBlocks(
+          to: to, from: from + progress, count: n, at: progress, contiguous: from, fed: &fed)
+        return n
+      }
+      unsafe checksum._feedRest(contiguous: from, fed: fed, done: done)
+      failed = false
+      return done
+    }
     let done = try unsafe _walkChecked(bytes.count) { (to, n, progress) throws(Never) -> Int in
       let chunk = unsafe UnsafeRawBufferPointer(start: from + progress, count: n)
       if let to = unsafe to { unsafe to.copyMemory(from: from + progress, byteCount: n) }
@@ -40,6 +54,9 @@ extension IovIter {
 
   /// Copies bytes out of the cursor into `buffer` and feeds them to
   /// `checksum` in the same pass; see ``read(into:)-(UnsafeMutableRawBufferPointer)``.
+  ///
+  /// ``CRC32C`` and ``InternetChecksum`` are fed the copied bytes in blocks
+  /// of a few KiB right behind the copy, while they are still in the cache.
   ///
   /// - Returns: The number of bytes copied.
   /// - Throws: ``IterError/wrongDirection(operation:direction:)`` on a destination cursor;
@@ -58,6 +75,18 @@ extension IovIter {
     let saved = checksum
     var failed = true
     defer { if _slowPath(failed) { checksum = saved } }
+    if C._feedsInBlocks {
+      var fed = 0
+      let done = try unsafe _walkChecked(buffer.count) { (from, n, progress) throws(Never) -> Int in
+        guard let from = unsafe from else { return 0 }
+        unsafe checksum._copyFeedingBlocks(
+          to: to + progress, from: from, count: n, at: progress, contiguous: to, fed: &fed)
+        return n
+      }
+      unsafe checksum._feedRest(contiguous: to, fed: fed, done: done)
+      failed = false
+      return done
+    }
     let done = try unsafe _walkChecked(buffer.count) { (from, n, progress) throws(Never) -> Int in
       guard let from = unsafe from else { return 0 }
       unsafe (to + progress).copyMemory(from: from, byteCount: n)

@@ -68,6 +68,37 @@ void cb_opaque(void *p);
 /// One plain memcpy: the limit.
 void cb_memcpy(void *dst, const void *src, size_t n);
 
+// checksum.c: the inline-copy loops and the checksum references.
+
+/// Segments up to this many bytes are copied inline by the `_inline` loops.
+#define CB_INLINE_LIMIT 64
+
+/// `cb_gather` with a length-dispatched inline copy per segment instead of a
+/// memcpy call: two overlapping 32-byte moves for 33–64 bytes, 16-byte for
+/// 17–32, 8, 4, 2, 1 below; memcpy above CB_INLINE_LIMIT.
+size_t cb_gather_inline(const struct iovec *iov, size_t nr, void *dst, size_t len);
+
+/// `cb_scatter` with the same inline copy per segment.
+size_t cb_scatter_inline(const struct iovec *iov, size_t nr, const void *src, size_t len);
+
+/// 1 when the CPU has the SSE 4.2 crc32 instruction the CRC references use.
+int cb_has_crc32c(void);
+
+/// Gathers like `cb_gather` and returns the CRC-32C of the bytes, computed in
+/// the same pass (SSE 4.2 crc32, one stream).
+uint32_t cb_gather_crc32c(const struct iovec *iov, size_t nr, void *dst, size_t len);
+
+/// `cb_gather`, then the CRC-32C over the destination: two passes.
+uint32_t cb_gather_then_crc32c(const struct iovec *iov, size_t nr, void *dst, size_t len);
+
+/// Gathers like `cb_gather` and returns the Internet checksum's one's-complement
+/// sum of the bytes (big-endian words, as `InternetChecksum.sum`), computed in
+/// the same pass with 64-bit adds.
+uint16_t cb_gather_csum(const struct iovec *iov, size_t nr, void *dst, size_t len);
+
+/// `cb_gather`, then the sum over the destination: two passes.
+uint16_t cb_gather_then_csum(const struct iovec *iov, size_t nr, void *dst, size_t len);
+
 #include "CBridgeBaseline.h" // IterBridge: pagemap runs, split and merge (bridge.c)
 
 #endif
