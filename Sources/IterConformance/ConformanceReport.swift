@@ -12,7 +12,7 @@
 public struct ConformanceReport: Sendable, CustomStringConvertible {
   /// One thing the kind got wrong.
   public struct Violation: Sendable, CustomStringConvertible {
-    /// The check that failed: `factory`, `segments`, `bytes`, `directions`,
+    /// The check that failed: `factory`, `segments`, `bulk`, `bytes`, `directions`,
     /// `walk`, `extraction`, `retention`, `determinism` or `model`.
     public var check: String
     /// The layout and direction it ran on.

@@ -34,7 +34,7 @@ extension IovIter {
     try _requireDirection(.destination, "copy_to_iter")
     guard let from = bytes.baseAddress else { return 0 }
     return try unsafe _walkChecked(bytes.count) { (to, n, progress) throws(Never) -> Int in
-      if let to = unsafe to { unsafe to.copyMemory(from: from + progress, byteCount: n) }
+      if let to = unsafe to { unsafe _iterCopy(to, from + progress, n) }
       return n
     }
   }
@@ -141,7 +141,7 @@ extension IovIter {
     guard let to = buffer.baseAddress else { return 0 }
     return try unsafe _walkChecked(buffer.count) { (from, n, progress) throws(Never) -> Int in
       guard let from = unsafe from else { return 0 }
-      unsafe (to + progress).copyMemory(from: from, byteCount: n)
+      unsafe _iterCopy(to + progress, from, n)
       return n
     }
   }
@@ -310,7 +310,7 @@ extension IovIter {
     let done = unsafe other._walk(n) { (from, length, _) throws(Never) -> Int in
       guard let from = unsafe from else { return 0 }
       return unsafe _walk(length) { (to, m, progress) throws(Never) -> Int in
-        if let to = unsafe to { unsafe to.copyMemory(from: from + progress, byteCount: m) }
+        if let to = unsafe to { unsafe _iterCopy(to, from + progress, m) }
         return m
       }
     }

@@ -113,22 +113,32 @@ public struct IovIter<Source: IterSegmentSource> {
       throw .unsupportedDirection(direction, kind: source.memoryKind)
     }
     if let count, count < 0 { throw .negativeCount(argument: "count", value: count) }
+    // Validation and the total in one pass over the kind's runs: a branch-free
+    // sum and a flag per run, and only a flagged run is gone over again, to
+    // throw the first error in segment order.
     var total = 0
     let n = source.segmentCount
     var i = 0
+    let needsMemory = direction == .source
     while i < n {
-      let segment = source.segment(at: i)
-      if segment.count < 0 {
-        throw .invalidSegment(index: i, count: segment.count, reason: "negative length")
+      total = try unsafe source._withRun(at: i, end: n) { (run, count) throws(IterError) -> Int in
+        var sum = total
+        var flags: UInt = 0
+        var k = 0
+        while k < count {
+          let segment = unsafe run[k]
+          sum = sum &+ segment.count
+          // A negative length, or a total past Int.max (it turns negative).
+          flags |= UInt(bitPattern: segment.count | sum) >> 63
+          if needsMemory && segment.count > 0 && !segment.hasMemory { flags |= 1 }
+          k &+= 1
+        }
+        if _slowPath(flags != 0) {
+          try unsafe Self._checkSegments(run, count: count, firstIndex: i, total: total, needsMemory: needsMemory)
+        }
+        i &+= count
+        return sum
       }
-      if !segment.hasMemory && segment.count > 0 && direction == .source {
-        throw .invalidSegment(
-          index: i, count: segment.count, reason: "no memory to read in a source iterator")
-      }
-      let (sum, overflow) = total.addingReportingOverflow(segment.count)
-      if overflow { throw .lengthOverflow(total: total, limit: Int.max) }
-      total = sum
-      i += 1
     }
     guard offset >= 0 else { throw .negativeCount(argument: "offset", value: offset) }
     guard offset <= total else { throw .countExceedsSource(count: offset, available: total) }
@@ -212,6 +222,32 @@ public struct IovIter<Source: IterSegmentSource> {
 }
 
 extension IovIter: Sendable where Source: Sendable {}
+
+extension IovIter {
+  /// Throws the first error, in segment order, that `count` segments from
+  /// `first` (segment `firstIndex` on, after `total` bytes) give a cursor
+  /// being built: a negative length, no memory in a source cursor, or a total
+  /// past `Int.max`.
+  @usableFromInline
+  internal static func _checkSegments(
+    _ first: UnsafePointer<IterSegment>, count: Int, firstIndex: Int, total: Int, needsMemory: Bool
+  ) throws(IterError) {
+    var total = total
+    for k in 0..<count {
+      let segment = unsafe first[k]
+      if segment.count < 0 {
+        throw .invalidSegment(index: firstIndex + k, count: segment.count, reason: "negative length")
+      }
+      if !segment.hasMemory && segment.count > 0 && needsMemory {
+        throw .invalidSegment(
+          index: firstIndex + k, count: segment.count, reason: "no memory to read in a source iterator")
+      }
+      let (sum, overflow) = total.addingReportingOverflow(segment.count)
+      if overflow { throw .lengthOverflow(total: total, limit: Int.max) }
+      total = sum
+    }
+  }
+}
 
 extension IovIter: CustomStringConvertible {
   /// A summary of the cursor's state.
