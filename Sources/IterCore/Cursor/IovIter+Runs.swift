@@ -48,6 +48,103 @@ extension IterSegmentSource {
   }
 }
 
+// MARK: - The copy walk
+
+extension IovIter {
+  /// Copies up to `length` bytes between `flat` and the segments (into them
+  /// when `intoSegments`, out of them otherwise) and moves past them: the
+  /// moves of ``_walk(_:_:)`` with a step that copies, in a loop of its own.
+  ///
+  /// A whole segment that fits takes the short path (copy, count, next); the
+  /// rest (the last piece, an empty or memoryless segment, one that shrank
+  /// under the cursor) takes the general one. Out of the segments, a segment
+  /// without memory stops the walk, as a step that handles 0 bytes does.
+  /// Returns the bytes copied; fewer than asked when the source's segments
+  /// end or shrink under the cursor.
+  @inlinable @inline(__always)
+  internal mutating func _copyWalk(_ length: Int, _ flat: UnsafeMutableRawPointer, intoSegments: Bool) -> Int {
+    var remaining = Swift.min(length, _count)
+    guard remaining > 0 else { return 0 }
+    var index = _index
+    var skip = _offset
+    var at = unsafe flat
+    let end = _source.segmentCount
+    var stopped = false
+    while !stopped && index < end {
+      stopped = unsafe _source._withRun(at: index, end: end) { (run, n) throws(Never) -> Bool in
+        var p = unsafe run
+        let last = unsafe run + n
+        repeat {
+          let segment = unsafe p.pointee
+          let available = segment.count &- skip
+          if let base = unsafe segment.base, available > 0, available <= remaining {
+            if intoSegments {
+              unsafe _iterCopy(base + skip, at, available)
+            } else {
+              unsafe _iterCopy(at, base + skip, available)
+            }
+            unsafe at += available
+            remaining &-= available
+          } else if available > 0 {
+            // The last piece, or a segment without memory.
+            let part = Swift.min(available, remaining)
+            if let base = unsafe segment.base {
+              // Once a walk at most: memmove keeps the loop small enough to inline.
+              if intoSegments {
+                unsafe (base + skip).copyMemory(from: at, byteCount: part)
+              } else {
+                unsafe at.copyMemory(from: base + skip, byteCount: part)
+              }
+            } else if !intoSegments {
+              index &+= unsafe p - run
+              return true
+            }
+            unsafe at += part
+            remaining &-= part
+            if part < available {
+              skip &+= part
+              index &+= unsafe p - run
+              return true
+            }
+          } else if available < 0 {
+            index &+= unsafe p - run
+            return true  // shorter than the offset into it, or a negative length: changed underneath
+          }
+          skip = 0
+          unsafe p += 1
+        } while remaining > 0 && (unsafe p < last)
+        index &+= unsafe p - run
+        return remaining == 0
+      }
+    }
+    let progress = unsafe at - flat
+    _index = index
+    _offset = skip
+    _count &-= progress
+    _consumed &+= progress
+    return progress
+  }
+
+  /// ``_copyWalk(_:_:intoSegments:)``, throwing
+  /// ``IterError/sourceChanged(segmentIndex:remaining:reason:)`` with the
+  /// cursor as it was when the segments no longer hold the cursor's count
+  /// (the bytes before the break were copied), as ``_walkChecked(_:_:)`` does.
+  @inlinable @inline(__always)
+  internal mutating func _copyWalkChecked(
+    _ length: Int, _ flat: UnsafeMutableRawPointer, intoSegments: Bool
+  ) throws(IterError) -> Int {
+    let wanted = Swift.min(length, _count)
+    let saved = (_index, _offset, _count, _consumed)
+    let done = unsafe _copyWalk(length, flat, intoSegments: intoSegments)
+    if _slowPath(done < wanted) {
+      let stopped = _index
+      (_index, _offset, _count, _consumed) = saved
+      throw _sourceChanged(at: stopped, remaining: wanted &- done)
+    }
+    return done
+  }
+}
+
 // MARK: - Small copies inline
 
 /// Copies `count` bytes from `from` to `to`, as `memmove` does (the ranges
