@@ -66,6 +66,9 @@ public struct ConformanceOptions: Sendable {
 ///   segment without memory in a kind that can be a source; every segment's
 ///   bytes mapped readable (and writable, in a kind that can be a
 ///   destination), checked in `/proc/self/maps` before anything reads them.
+/// - **bulk**: every run that `withContiguousSegments(from:_:)` hands over
+///   holds at least one segment, ends by `segmentCount`, and agrees with
+///   `segment(at:)` segment for segment (the cursor walks the run).
 /// - **bytes**: the segments describe exactly the bytes asked for.
 /// - **directions**: the kind supports a direction; a cursor can be built in
 ///   each supported direction, and
@@ -246,6 +249,9 @@ private func checkStructure<S: IterSegmentSource>(
     total = max(0, total &+ segment.count)
   }
   guard ok else { return false }
+  // The cursor walks a kind's bulk runs instead of calling segment(at:):
+  // they must agree before any cursor is built.
+  guard checkBulkAccess(source, violation: violation) else { return false }
   // Everything after this reads (and for a destination writes) through the
   // segments: a wild address must be a report, not the end of the process.
   let maps = MappedMemory()
@@ -273,6 +279,40 @@ private func checkStructure<S: IterSegmentSource>(
     if held != bytes {
       let k = zip(held, bytes).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? 0
       violation("bytes", "byte \(k) is \(held[k]), \(bytes[k]) was asked for")
+      return false
+    }
+  }
+  return true
+}
+
+/// Checks that the run `withContiguousSegments(from:_:)` hands over from
+/// every index agrees with `segment(at:)`: not empty, not past
+/// `segmentCount`, and segment for segment the same. Runs from the first
+/// index, and from every index in a source of at most 512 segments, are
+/// compared whole; elsewhere their first 16 segments are, and a whole run
+/// every 64 indices, to keep the check linear in practice.
+private func checkBulkAccess<S: IterSegmentSource>(
+  _ source: S, violation: (String, String) -> Void
+) -> Bool {
+  let n = source.segmentCount
+  for i in 0..<n {
+    let problem: String?? = unsafe source.withContiguousSegments(from: i) { (run) -> String? in
+      if run.isEmpty { return "the bulk run from segment \(i) is empty: hand at least one segment, or nil" }
+      if run.count > n - i {
+        return "the bulk run from segment \(i) holds \(run.count) segments, past segmentCount (\(n))"
+      }
+      let whole = n <= 512 || i == 0 || i % 64 == 0
+      for k in 0..<(whole ? run.count : min(run.count, 16)) {
+        let expected = source.segment(at: i + k)
+        if unsafe run[k] != expected {
+          return "the bulk run from segment \(i) holds \(unsafe run[k]) at segment \(i + k), "
+            + "where segment(at:) gives \(expected)"
+        }
+      }
+      return nil
+    }
+    if case .some(.some(let message)) = problem {
+      violation("bulk", message)
       return false
     }
   }

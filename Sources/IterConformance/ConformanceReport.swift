@@ -16,7 +16,7 @@ public struct ConformanceReport: Sendable, CustomStringConvertible {
   ///
   /// Sendable: plain values and strings.
   public struct Violation: Sendable, CustomStringConvertible {
-    /// The check that failed: `factory`, `segments`, `bytes`, `directions`,
+    /// The check that failed: `factory`, `segments`, `bulk`, `bytes`, `directions`,
     /// `walk`, `extraction`, `retention`, `determinism` or `model`.
     public var check: String
     /// The layout and direction it ran on.

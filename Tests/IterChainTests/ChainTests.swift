@@ -177,6 +177,25 @@ struct ChainTests {
     #expect(try iter.read(upTo: 10) == [1, 2, 3, 4, 5])
   }
 
+  /// The cursor walks the chain's segment array in bulk; a member appended
+  /// from inside the walk (which reallocates that array) must neither trap
+  /// nor move the bytes under the walk, and is there for the next walk.
+  @Test func appendFromInsideABulkWalk() throws {
+    let chain = IterChain(direction: .source)
+    try chain.append(StaccatoSource(contents: Array(1...40), segmentSizes: Array(repeating: 4, count: 10)))
+    var iter = try IovIter(chain)
+    var seen: [UInt8] = []
+    let n = iter.iterateAndAdvance(maxCount: .max) { chunk, _ in
+      try? chain.append(StaccatoSource(contents: [99], segmentSizes: [1]))
+      seen += Array(chunk)
+      return chunk.count
+    }
+    #expect(n == 40 && seen == Array(1...40))
+    #expect(chain.segmentCount == 20)
+    try iter.extend(by: 10)
+    #expect(try iter.read(upTo: 20) == Array(repeating: 99, count: 10))
+  }
+
   /// A chain is a handle: a copy of the value shares the storage.
   @Test func copiesOfAChainShareItsStorage() throws {
     let chain = IterChain(direction: .source)

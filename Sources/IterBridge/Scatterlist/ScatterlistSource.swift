@@ -33,7 +33,7 @@ internal import IterPageFragment
 /// ``ScatterlistArray``, which is written in place.
 public struct ScatterlistSource: IterSegmentSource {
   @usableFromInline
-  internal let _segments: [IterSegment]
+  internal let _segments: ContiguousArray<IterSegment>
   internal let _entries: [ScatterlistEntry]
   /// The pools of multi-page entries, kept alive with the source.
   internal let _pools: [PagePool]
@@ -47,7 +47,7 @@ public struct ScatterlistSource: IterSegmentSource {
   ///   `IterError.lengthOverflow(total:limit:)` when the lengths overflow.
   /// - Complexity: O(*n*) for *n* entries.
   public init(_ table: ScatterlistTable) throws(IterError) {
-    var segments: [IterSegment] = []
+    var segments: ContiguousArray<IterSegment> = []
     var entries: [ScatterlistEntry] = []
     var pools: [PagePool] = []
     var total = 0
@@ -80,6 +80,17 @@ public struct ScatterlistSource: IterSegmentSource {
   /// - Complexity: O(1).
   @inlinable
   public func segment(at index: Int) -> IterSegment { _segments[index] }
+
+  /// The segments from `index` on, straight from the array: bulk access for
+  /// the cursor's hot loops.
+  ///
+  /// - Complexity: O(1), plus `body`'s cost.
+  @inlinable
+  public func withContiguousSegments<R, E: Error>(
+    from index: Int, _ body: (UnsafeBufferPointer<IterSegment>) throws(E) -> R
+  ) throws(E) -> R? {
+    try unsafe _segments.withContiguousSegments(from: index, body)
+  }
 
   /// `scatterlist`.
   public var memoryKind: IterMemoryKind { .scatterlist }

@@ -128,6 +128,22 @@ public struct IterChain: IterSegmentSource {
   @inlinable
   public func segment(at index: Int) -> IterSegment { _storage.segments[index] }
 
+  /// The segments from `index` on, straight from the chain's array: bulk
+  /// access for the cursor's hot loops, whatever the members' kinds.
+  ///
+  /// The run is the array as it is now; the chain holds it for the call, so
+  /// a member appended meanwhile (from inside a walk's closure, say) goes
+  /// into a new array and the run stays valid.
+  ///
+  /// - Complexity: O(1), plus `body`'s cost.
+  @inlinable
+  public func withContiguousSegments<R, E: Error>(
+    from index: Int, _ body: (UnsafeBufferPointer<IterSegment>) throws(E) -> R
+  ) throws(E) -> R? {
+    let segments = _storage.segments
+    return try unsafe segments.withContiguousSegments(from: index, body)
+  }
+
   /// `chain`.
   public var memoryKind: IterMemoryKind { IterMemoryKind("chain") }
 

@@ -33,10 +33,7 @@ extension IovIter {
   public mutating func write(_ bytes: UnsafeRawBufferPointer) throws(IterError) -> Int {
     try _requireDirection(.destination, "copy_to_iter")
     guard let from = bytes.baseAddress else { return 0 }
-    return try unsafe _walkChecked(bytes.count) { (to, n, progress) throws(Never) -> Int in
-      if let to = unsafe to { unsafe to.copyMemory(from: from + progress, byteCount: n) }
-      return n
-    }
+    return try unsafe _copyWalkChecked(bytes.count, UnsafeMutableRawPointer(mutating: from), intoSegments: true)
   }
 
   /// Copies `bytes` into the cursor's segments; see ``write(_:)-(UnsafeRawBufferPointer)``.
@@ -139,11 +136,7 @@ extension IovIter {
   public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(IterError) -> Int {
     try _requireDirection(.source, "copy_from_iter")
     guard let to = buffer.baseAddress else { return 0 }
-    return try unsafe _walkChecked(buffer.count) { (from, n, progress) throws(Never) -> Int in
-      guard let from = unsafe from else { return 0 }
-      unsafe (to + progress).copyMemory(from: from, byteCount: n)
-      return n
-    }
+    return try unsafe _copyWalkChecked(buffer.count, to, intoSegments: false)
   }
 
   /// Copies bytes out of the cursor into the front of `span`; see
@@ -307,13 +300,7 @@ extension IovIter {
     if let overlap = _overlap(with: other, count: n) { throw overlap }
     let savedSelf = (_index, _offset, _count, _consumed)
     let savedOther = (other._index, other._offset, other._count, other._consumed)
-    let done = unsafe other._walk(n) { (from, length, _) throws(Never) -> Int in
-      guard let from = unsafe from else { return 0 }
-      return unsafe _walk(length) { (to, m, progress) throws(Never) -> Int in
-        if let to = unsafe to { unsafe to.copyMemory(from: from + progress, byteCount: m) }
-        return m
-      }
-    }
+    let done = _copyRuns(from: &other, n)
     if _slowPath(done < n) {
       // One side's segments no longer hold its count: undo both moves, then
       // find which side it was.
@@ -329,9 +316,63 @@ extension IovIter {
     return done
   }
 
+  /// Copies `n` bytes from `other` into this cursor, walking both sides'
+  /// runs at once, and moves both past what it copied: the same moves as a
+  /// walk of `other` whose step walks this cursor (a side that ends a segment
+  /// exactly stands at the start of the next one), without a walk per chunk.
+  /// It stops early at a source segment without memory, or where either
+  /// side's segments end or shrink under it, and returns fewer than `n` then.
+  @inlinable @inline(__always)
+  internal mutating func _copyRuns<Other: IterSegmentSource>(from other: inout IovIter<Other>, _ n: Int) -> Int {
+    var left = n
+    var (si, so) = (other._index, other._offset)
+    var (di, doff) = (_index, _offset)
+    let send = other._source.segmentCount
+    let dend = _source.segmentCount
+    var going = true
+    while going && si < send && di < dend {
+      going = unsafe other._source._withRun(at: si, end: send) { (sources, sn) throws(Never) -> Bool in
+        unsafe _source._withRun(at: di, end: dend) { (destinations, dn) throws(Never) -> Bool in
+          var (a, b) = (0, 0)
+          var (from, to) = unsafe (sources[0], destinations[0])
+          while true {
+            let available = (from.count &- so, to.count &- doff)
+            if available.0 > 0 && available.1 > 0 {
+              guard let base = unsafe from.base else { break }
+              let m = Swift.min(left, available.0, available.1)
+              if let target = unsafe to.base { unsafe _iterCopy(target + doff, base + so, m) }
+              so &+= m
+              doff &+= m
+              left &-= m
+              if so == from.count { (a, so) = (a &+ 1, 0) }
+              if doff == to.count { (b, doff) = (b &+ 1, 0) }
+              if left == 0 { break }
+            } else {
+              if available.0 < 0 || available.1 < 0 { break }  // changed underneath
+              if available.0 == 0 { (a, so) = (a &+ 1, 0) }
+              if available.1 == 0 { (b, doff) = (b &+ 1, 0) }
+            }
+            if a == sn || b == dn {
+              (si, di) = (si &+ a, di &+ b)
+              return true
+            }
+            (from, to) = unsafe (sources[a], destinations[b])
+          }
+          (si, di) = (si &+ a, di &+ b)
+          return false
+        }
+      }
+    }
+    let done = n &- left
+    (other._index, other._offset) = (si, so)
+    (other._count, other._consumed) = (other._count &- done, other._consumed &+ done)
+    (_index, _offset, _count, _consumed) = (di, doff, _count &- done, _consumed &+ done)
+    return done
+  }
+
   /// The memory ranges, as `(start, end)` addresses, of the next `n` bytes,
   /// without moving; segments without memory give none.
-  @usableFromInline
+  @inlinable
   internal func _ranges(_ n: Int, _ body: (UInt, UInt) -> Void) {
     var probe = self
     _ = unsafe probe._walk(n) { (base, length, _) throws(Never) -> Int in
@@ -348,7 +389,7 @@ extension IovIter {
   ///
   /// Two passes find the address hulls of both sides; only when the hulls
   /// meet are the ranges compared one by one (sorted, then swept).
-  @usableFromInline
+  @inlinable
   internal func _overlap<Other: IterSegmentSource>(with other: IovIter<Other>, count n: Int) -> IterError? {
     var low: (UInt, UInt) = (.max, .max)
     var high: (UInt, UInt) = (0, 0)

@@ -64,18 +64,26 @@ extension IovIter {
     let end = _source.segmentCount
     while size > 0 && written < capacity {
       guard index < end else { throw _sourceChanged(at: index, remaining: size) }
-      let segment = _source.segment(at: index)
-      let length = Swift.min(segment.count &- skip, size)
-      if _slowPath(length < 0) { throw _sourceChanged(at: index, remaining: size) }
-      if length > 0 {
-        guard let base = unsafe segment.base else { break }
-        unsafe vectors[written] = iovec(iov_base: base + skip, iov_len: length)
-        written &+= 1
-        bytes &+= length
-        size &-= length
+      let going = try unsafe _source._withRun(at: index, end: end) { (run, n) throws(IterError) -> Bool in
+        var k = 0
+        repeat {
+          let segment = unsafe run[k]
+          let length = Swift.min(segment.count &- skip, size)
+          if _slowPath(length < 0) { throw _sourceChanged(at: index &+ k, remaining: size) }
+          if length > 0 {
+            guard let base = unsafe segment.base else { return false }
+            unsafe vectors[written] = iovec(iov_base: base + skip, iov_len: length)
+            written &+= 1
+            bytes &+= length
+            size &-= length
+          }
+          k &+= 1
+          skip = 0
+        } while k < n && size > 0 && written < capacity
+        index &+= k
+        return true
       }
-      index &+= 1
-      skip = 0
+      if !going { break }
     }
     return IterGather(vectorCount: written, byteCount: bytes, isComplete: bytes == _count)
   }

@@ -36,30 +36,41 @@ extension IovIter {
     // The count was checked against the segments, so the walk ends before
     // this; the bound only stops a source whose segments changed underneath.
     let end = _source.segmentCount
-    repeat {
-      guard index < end else { break }
-      let segment = _source.segment(at: index)
-      let part = Swift.min(remaining, segment.count &- skip)
-      if part > 0 {
-        let chunk = unsafe segment.base.map { unsafe $0 + skip }
-        var done: Int
-        do {
-          done = try unsafe step(chunk, part, progress)
-        } catch {
-          failure = error
-          done = 0
-        }
-        if done < 0 { done = 0 } else if done > part { done = part }
-        progress &+= done
-        skip &+= done
-        remaining &-= done
-        if skip < segment.count || failure != nil { break }
-      } else if part < 0 {
-        break  // shorter than the offset into it, or a negative length: changed underneath
+    var going = true
+    while going && index < end {
+      going = unsafe _source._withRun(at: index, end: end) { (run, n) throws(Never) -> Bool in
+        var k = 0
+        repeat {
+          let segment = unsafe run[k]
+          let part = Swift.min(remaining, segment.count &- skip)
+          if part > 0 {
+            let chunk = unsafe segment.base.map { unsafe $0 + skip }
+            var done: Int
+            do throws(E) {
+              done = try unsafe step(chunk, part, progress)
+            } catch {
+              failure = error
+              done = 0
+            }
+            if done < 0 { done = 0 } else if done > part { done = part }
+            progress &+= done
+            skip &+= done
+            remaining &-= done
+            if skip < segment.count || failure != nil {
+              index &+= k
+              return false
+            }
+          } else if part < 0 {
+            index &+= k
+            return false  // shorter than the offset into it, or a negative length: changed underneath
+          }
+          k &+= 1
+          skip = 0
+        } while remaining > 0 && k < n
+        index &+= k
+        return remaining > 0
       }
-      index &+= 1
-      skip = 0
-    } while remaining > 0
+    }
     _index = index
     _offset = skip
     _count &-= progress
@@ -120,13 +131,28 @@ extension IovIter {
     var size = n &+ _offset
     var index = _index
     let end = _source.segmentCount
-    while index < end {
-      let segmentLength = _source.segment(at: index).count
-      if _slowPath(segmentLength < 0) { return false }
-      if size < segmentLength { break }
-      size &-= segmentLength
-      index &+= 1
+    var going = true
+    while going && index < end {
+      going = unsafe _source._withRun(at: index, end: end) { (run, count) throws(Never) -> Bool in
+        var k = 0
+        while k < count {
+          let segmentLength = unsafe run[k].count
+          if _slowPath(segmentLength < 0) {
+            index = -1
+            return false
+          }
+          if size < segmentLength {
+            index &+= k
+            return false
+          }
+          size &-= segmentLength
+          k &+= 1
+        }
+        index &+= count
+        return true
+      }
     }
+    if _slowPath(index < 0) { return false }
     if _slowPath(index >= end && size > 0) { return false }
     _count &-= n
     _consumed &+= n

@@ -116,13 +116,32 @@ public struct IovIter<Source: IterSegmentSource> {
       throw .unsupportedDirection(direction, kind: source.memoryKind)
     }
     if let count, count < 0 { throw .negativeCount(argument: "count", value: count) }
+    // Validation and the total in one pass over the kind's runs: a branch-free
+    // sum and a flag per run, and only a flagged run is gone over again, to
+    // throw the first error in segment order.
     var total = 0
     let n = source.segmentCount
     var i = 0
+    let needsMemory = direction == .source
     while i < n {
-      let segment = source.segment(at: i)
-      total = try IterError._addingSegment(segment, at: i, using: segment.count, direction: direction, to: total)
-      i += 1
+      total = try unsafe source._withRun(at: i, end: n) { (run, count) throws(IterError) -> Int in
+        var sum = total
+        var flags: UInt = 0
+        var k = 0
+        while k < count {
+          let segment = unsafe run[k]
+          sum = sum &+ segment.count
+          // A negative length, or a total past Int.max (it turns negative).
+          flags |= UInt(bitPattern: segment.count | sum) >> 63
+          if needsMemory && segment.count > 0 && !segment.hasMemory { flags |= 1 }
+          k &+= 1
+        }
+        if _slowPath(flags != 0) {
+          try unsafe Self._checkSegments(run, count: count, firstIndex: i, total: total, needsMemory: needsMemory)
+        }
+        i &+= count
+        return sum
+      }
     }
     guard offset >= 0 else { throw .negativeCount(argument: "offset", value: offset) }
     guard offset <= total else { throw .countExceedsSource(count: offset, available: total) }
@@ -206,6 +225,27 @@ public struct IovIter<Source: IterSegmentSource> {
 }
 
 extension IovIter: Sendable where Source: Sendable {}
+
+extension IovIter {
+  /// Throws the first error, in segment order, that `count` segments from
+  /// `first` (segment `firstIndex` on, after `total` bytes) give a cursor
+  /// being built: a negative length, no memory in a source cursor, or a total
+  /// past `Int.max`.
+  @usableFromInline
+  internal static func _checkSegments(
+    _ first: UnsafePointer<IterSegment>, count: Int, firstIndex: Int, total: Int, needsMemory: Bool
+  ) throws(IterError) {
+    // The rules are IterError._addingSegment's, the ones extend and chain
+    // append apply; this only finds which segment breaks them.
+    var total = total
+    let direction: IterDirection = needsMemory ? .source : .destination
+    for k in 0..<count {
+      let segment = unsafe first[k]
+      total = try IterError._addingSegment(
+        segment, at: firstIndex + k, using: segment.count, direction: direction, to: total)
+    }
+  }
+}
 
 extension IovIter: CustomStringConvertible {
   /// A summary of the cursor's state.

@@ -25,7 +25,9 @@
 /// ```
 ///
 /// The rest are customisation points with defaults: the memory kind, the
-/// directions the kind supports, and page extraction with its retention.
+/// directions the kind supports, page extraction with its retention, and
+/// bulk access to the segments for the cursor's hot loops
+/// (``withContiguousSegments(from:_:)``).
 ///
 /// ## Contract
 ///
@@ -107,6 +109,56 @@ public protocol IterSegmentSource {
   func extractPages(
     at position: IterPosition, maxBytes: Int, maxPages: Int, options: IterExtractionOptions
   ) throws(IterError) -> IterExtraction
+
+  /// Calls `body` with a contiguous run of the segments from `index` on, or
+  /// returns `nil` when the kind keeps no such run.
+  ///
+  /// This is bulk access: a kind whose segments already lie in memory as
+  /// ``IterSegment`` values (an array of them) hands the cursor a buffer, and
+  /// the cursor's hot loops (copies, advance, gather export, building) walk
+  /// it without a call and a bounds check per segment. The default returns
+  /// `nil` without calling `body`, and the cursor then calls
+  /// ``segment(at:)`` for each segment, as before.
+  ///
+  /// The contract, where `run` is the buffer handed to `body`:
+  ///
+  /// - `run[k]` is exactly `segment(at: index + k)` for every `k` in
+  ///   `0 ..< run.count`; the run holds at least one segment and ends at or
+  ///   before ``segmentCount``. It may end earlier (a kind that keeps its
+  ///   segments in several arrays hands one array's worth); the cursor then
+  ///   asks again from the index after it.
+  /// - The buffer is valid only during the call.
+  ///
+  /// The cursor calls this with `0 <= index < segmentCount`. It reads no
+  /// element outside `run` nor past ``segmentCount``, and falls back to
+  /// ``segment(at:)`` for `index` when the run is empty, so a kind that breaks
+  /// the contract cannot make it read out of bounds or stall. It checks the
+  /// segments of a run as it checks those of ``segment(at:)`` (a negative
+  /// length is an ``IterError``, not a trap), but it trusts their values: a
+  /// run that disagrees with ``segment(at:)`` makes the cursor walk the run's
+  /// segments. `checkIterConformance` (in `IterConformance`) reports any
+  /// disagreement.
+  ///
+  /// ```swift
+  /// func withContiguousSegments<R, E: Error>(
+  ///   from index: Int, _ body: (UnsafeBufferPointer<IterSegment>) throws(E) -> R
+  /// ) throws(E) -> R? {
+  ///   try segments.withUnsafeBufferPointer { (all) throws(E) -> R in
+  ///     try body(UnsafeBufferPointer(rebasing: all[index...]))
+  ///   }
+  /// }
+  /// ```
+  ///
+  /// - Parameters:
+  ///   - index: The index of the run's first segment.
+  ///   - body: Walks the run; its result is returned.
+  /// - Returns: What `body` returned, or `nil` when the kind has no bulk access.
+  /// - Complexity: O(1), plus `body`'s cost.
+  ///
+  /// The kernel's `iterate_iovec` walks the `iovec` array itself in the same way.
+  func withContiguousSegments<R, E: Error>(
+    from index: Int, _ body: (UnsafeBufferPointer<IterSegment>) throws(E) -> R
+  ) throws(E) -> R?
 }
 
 extension IterSegmentSource {
@@ -137,6 +189,14 @@ extension IterSegmentSource {
     try IterExtraction.singleSegmentRun(
       of: self, at: position, maxBytes: maxBytes, maxPages: maxPages
     ) { _, _ throws(IterError) in IterRetention() }
+  }
+
+  /// `nil`: no bulk access, so the cursor asks ``segment(at:)`` for each segment.
+  @inlinable
+  public func withContiguousSegments<R, E: Error>(
+    from index: Int, _ body: (UnsafeBufferPointer<IterSegment>) throws(E) -> R
+  ) throws(E) -> R? {
+    nil
   }
 
   /// Whether extraction with no options pins the pages it lists.

@@ -62,6 +62,17 @@ public struct UnsafeSegmentList: IterSegmentSource {
   @inlinable
   public func segment(at index: Int) -> IterSegment { _segments[index] }
 
+  /// The segments from `index` on, straight from the array: bulk access for
+  /// the cursor's hot loops.
+  ///
+  /// - Complexity: O(1), plus `body`'s cost.
+  @inlinable
+  public func withContiguousSegments<R, E: Error>(
+    from index: Int, _ body: (UnsafeBufferPointer<IterSegment>) throws(E) -> R
+  ) throws(E) -> R? {
+    try unsafe _segments.withContiguousSegments(from: index, body)
+  }
+
   /// Appends a segment. The list is a value: cursors built before the call keep
   /// the segments they were built over.
   ///

@@ -67,8 +67,8 @@ extension BioVecArray {
     var offset0 = 0
     var size = 0
     var runEnd: UInt = 0
-    run: while index < _entries.count && remaining > 0 {
-      let entry = _entries[index]
+    run: while index < segmentCount && remaining > 0 {
+      let entry = _entry(index)
       let available = entry.count - skip
       if available <= 0 {
         index += 1

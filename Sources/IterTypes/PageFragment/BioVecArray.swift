@@ -71,8 +71,13 @@ internal struct _BioVecEntry: Sendable {
 ///
 /// Sendable: a value array of entries whose folios are `Sendable` handles into a locked pool.
 public struct BioVecArray: IterSegmentSource, Sendable {
+  /// Each entry's bytes, as the cursor walks them (and hands them over in
+  /// bulk).
   @usableFromInline
-  internal var _entries: ContiguousArray<_BioVecEntry>
+  nonisolated(unsafe) internal var _segments: ContiguousArray<IterSegment>
+
+  /// Each entry's folio: its first byte's address and its first frame.
+  internal var _folioStarts: ContiguousArray<(address: UInt, frame: Int)>
 
   internal var _fragments: ContiguousArray<PageFragment>
 
@@ -84,7 +89,8 @@ public struct BioVecArray: IterSegmentSource, Sendable {
   ///
   /// - Complexity: O(1).
   public init() {
-    self._entries = []
+    unsafe self._segments = []
+    self._folioStarts = []
     self._fragments = []
     self._spans = [:]
   }
@@ -115,7 +121,9 @@ public struct BioVecArray: IterSegmentSource, Sendable {
   public mutating func append(_ fragment: PageFragment) throws(IterError) {
     let index = _fragments.count
     let (entry, span) = try BioVecArray._validate(fragment, index: index)
-    _entries.append(entry)
+    unsafe _segments.append(
+      IterSegment(base: UnsafeMutableRawPointer(bitPattern: entry.start), count: entry.count))
+    _folioStarts.append((entry.folioAddress, entry.folioFrame))
     _fragments.append(fragment)
     if !span.isEmpty { _spans[index] = span }
   }
@@ -191,7 +199,7 @@ public struct BioVecArray: IterSegmentSource, Sendable {
   /// The sum of the entries' lengths.
   ///
   /// - Complexity: O(*n*).
-  public var byteCount: Int { _entries.reduce(0) { $0 + $1.count } }
+  public var byteCount: Int { unsafe _segments.reduce(0) { $0 + $1.count } }
 
   // MARK: - IterSegmentSource
 
@@ -199,16 +207,30 @@ public struct BioVecArray: IterSegmentSource, Sendable {
   ///
   /// - Complexity: O(1).
   @inlinable
-  public var segmentCount: Int { _entries.count }
+  public var segmentCount: Int { unsafe _segments.count }
 
   /// The bytes of entry `index`.
   ///
   /// - Complexity: O(1).
   @inlinable
-  public func segment(at index: Int) -> IterSegment {
-    let entry = _entries[index]
-    return unsafe IterSegment(
-      base: UnsafeMutableRawPointer(bitPattern: entry.start), count: entry.count)
+  public func segment(at index: Int) -> IterSegment { unsafe _segments[index] }
+
+  /// The entries' segments from `index` on, straight from the array: bulk
+  /// access for the cursor's hot loops.
+  ///
+  /// - Complexity: O(1), plus `body`'s cost.
+  @inlinable
+  public func withContiguousSegments<R, E: Error>(
+    from index: Int, _ body: (UnsafeBufferPointer<IterSegment>) throws(E) -> R
+  ) throws(E) -> R? {
+    try unsafe _segments.withContiguousSegments(from: index, body)
+  }
+
+  /// Entry `index` as it was validated: its bytes and its folio.
+  internal func _entry(_ index: Int) -> _BioVecEntry {
+    let (address, frame) = _folioStarts[index]
+    return unsafe _BioVecEntry(
+      start: _segments[index].address, count: _segments[index].count, folioAddress: address, folioFrame: frame)
   }
 
   /// `IterMemoryKind.pageFragment`.

@@ -153,6 +153,17 @@ public struct UserIOVecArray: UserMemorySource {
     UInt(bitPattern: index) < UInt(_segments.count)
       ? _segments[index] : unsafe IterSegment(base: nil, count: 0)
   }
+
+  /// The segments from `index` on, straight from the array: bulk access for
+  /// the cursor's hot loops.
+  ///
+  /// - Complexity: O(1), plus `body`'s cost.
+  @inlinable
+  public func withContiguousSegments<R, E: Error>(
+    from index: Int, _ body: (UnsafeBufferPointer<IterSegment>) throws(E) -> R
+  ) throws(E) -> R? {
+    try unsafe _segments.withContiguousSegments(from: index, body)
+  }
 }
 
 extension IovIter where Source == UserIOVecArray {

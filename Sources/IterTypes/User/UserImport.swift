@@ -164,6 +164,20 @@ public enum UserImport: UserMemorySource {
     case .vector(let array): array.segment(at: index)
     }
   }
+
+  /// The vector's segments from `index` on (bulk access); `nil` for a single
+  /// buffer, whose one segment the cursor asks for directly.
+  ///
+  /// - Complexity: O(1), plus `body`'s cost.
+  @inlinable
+  public func withContiguousSegments<R, E: Error>(
+    from index: Int, _ body: (UnsafeBufferPointer<IterSegment>) throws(E) -> R
+  ) throws(E) -> R? {
+    switch self {
+    case .buffer: nil
+    case .vector(let array): try unsafe array.withContiguousSegments(from: index, body)
+    }
+  }
 }
 
 extension IovIter where Source == UserImport {
