@@ -22,6 +22,22 @@ struct ShiftingSource: IterSegmentSource {
   func segment(at index: Int) -> IterSegment { box.segments[index] }
 }
 
+/// The same, handing its segments over in bulk: the cursor's bulk loops must
+/// notice the same changes.
+struct ShiftingBulkSource: IterSegmentSource {
+  let box: Shifting
+  var segmentCount: Int { box.segments.count }
+  func segment(at index: Int) -> IterSegment { box.segments[index] }
+  func withContiguousSegments<R, E: Error>(
+    from index: Int, _ body: (UnsafeBufferPointer<IterSegment>) throws(E) -> R
+  ) throws(E) -> R? {
+    let all = box.segments
+    return try all.withUnsafeBufferPointer { (buffer) throws(E) -> R in
+      try body(UnsafeBufferPointer(rebasing: buffer[index...]))
+    }
+  }
+}
+
 @Suite("Bad input and misuse never crash: IterCore")
 struct RobustnessTests {
   let page = IterPage.size
@@ -100,6 +116,36 @@ struct RobustnessTests {
     #expect(iter.saveState() == before)
     try iter.revert(by: 40)  // still inside the second segment: fine
     #expect(iter.segmentOffset == 10)
+  }
+
+  /// Advance and revert through bulk runs: a segment that shrank or turned
+  /// negative under the cursor is a typed error and the cursor stays put.
+  @Test func bulkAdvanceAndRevertNoticeChangedSegments() throws {
+    let layout = Layout([100, 100, 100])
+    let box = Shifting((0..<3).map { layout.list.segment(at: $0) })
+    var iter = try IovIter(ShiftingBulkSource(box: box), direction: .destination)
+    try iter.advance(by: 250)
+    #expect(iter.position == IterPosition(segmentIndex: 2, offset: 50))
+    // Revert over a negative length.
+    box.segments[1].count = -5
+    var before = iter.saveState()
+    #expect(throws: IterError.self) { try iter.revert(by: 120) }
+    #expect(iter.saveState() == before)
+    // Revert past what the shrunk segments hold.
+    box.segments[1].count = 10
+    #expect(throws: IterError.self) { try iter.revert(by: 200) }
+    #expect(iter.saveState() == before)
+    // Revert that lands in a shrunk segment that still holds the bytes.
+    try iter.revert(by: 55)
+    #expect(iter.position == IterPosition(segmentIndex: 1, offset: 5))
+    // Advance over a negative length.
+    box.segments[2].count = -1
+    before = iter.saveState()
+    #expect(throws: IterError.self) { try iter.advance(by: 20) }
+    #expect(iter.saveState() == before)
+    box.segments[2].count = 100
+    try iter.advance(by: 20)
+    #expect(iter.position == IterPosition(segmentIndex: 2, offset: 15))
   }
 
   @Test func copyBetweenCursorsNoticesEitherSideChanging() throws {

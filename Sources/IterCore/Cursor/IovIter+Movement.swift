@@ -135,21 +135,27 @@ extension IovIter {
     while going && index < end {
       going = unsafe _source._withRun(at: index, end: end) { (run, count) throws(Never) -> Bool in
         var k = 0
+        var left = size
+        // `left` is never negative, so one unsigned compare stops at the
+        // segment that holds the new position and at a negative length
+        // (which looks huge); the second case is told apart after the loop.
         while k < count {
           let segmentLength = unsafe run[k].count
-          if _slowPath(segmentLength < 0) {
-            index = -1
-            return false
-          }
-          if size < segmentLength {
-            index &+= k
-            return false
-          }
-          size &-= segmentLength
+          if UInt(bitPattern: segmentLength) > UInt(bitPattern: left) { break }
+          left &-= segmentLength
           k &+= 1
         }
-        index &+= count
-        return true
+        size = left
+        guard k < count else {
+          index &+= count
+          return true
+        }
+        if _slowPath(unsafe run[k].count < 0) {
+          index = -1
+        } else {
+          index &+= k
+        }
+        return false
       }
     }
     if _slowPath(index < 0) { return false }
@@ -213,6 +219,35 @@ extension IovIter {
     }
     var unroll = n &- _offset
     var index = Swift.min(_index, _source.segmentCount)
+    // Bulk: a kind whose run from segment 0 reaches the position is walked
+    // backwards without a call a segment. Anything unusual (a negative
+    // length, too few bytes) goes to the loop below, which names it.
+    if index > 0 {
+      let target = index
+      let bulk = unsafe _source.withContiguousSegments(from: 0) { (run) throws(Never) -> (Int, Int)? in
+        guard run.count >= target, let base = run.baseAddress else { return nil }
+        var i = target
+        var left = unroll
+        // `left` is positive: one unsigned compare finds the landing segment,
+        // or a negative length (which looks huge), told apart below.
+        while i > 0 {
+          i &-= 1
+          let segmentLength = unsafe base[i].count
+          if UInt(bitPattern: segmentLength) >= UInt(bitPattern: left) {
+            return segmentLength < 0 ? nil : (i, segmentLength &- left)
+          }
+          left &-= segmentLength
+        }
+        return nil
+      }
+      if let bulk, let (landing, offset) = bulk {
+        _index = landing
+        _offset = offset
+        _count &+= n
+        _consumed &-= n
+        return
+      }
+    }
     while true {
       // The consumed count says the bytes are there; a source that changed
       // underneath may say otherwise, and then nothing moves.
