@@ -55,9 +55,9 @@ extension IovIter {
     into vectors: UnsafeMutableBufferPointer<iovec>, maxBytes: Int = .max
   ) throws(IterError) -> IterGather {
     guard maxBytes >= 0 else { throw .negativeCount(argument: "maxBytes", value: maxBytes) }
-    var size = Swift.min(maxBytes, _count)
+    let wanted = Swift.min(maxBytes, _count)
+    var size = wanted
     var written = 0
-    var bytes = 0
     var index = _index
     var skip = _offset
     let capacity = vectors.count
@@ -66,7 +66,26 @@ extension IovIter {
       guard index < end else { throw _sourceChanged(at: index, remaining: size) }
       let going = try unsafe _source._withRun(at: index, end: end) { (run, n) throws(IterError) -> Bool in
         var k = 0
-        repeat {
+        while k < n && size > 0 && written < capacity {
+          if skip == 0 {
+            // Whole segments that are not the last: one entry each. One
+            // unsigned compare (1 <= count < size) leaves empty, negative
+            // and last segments to the step below.
+            let stop = Swift.min(n, k &+ (capacity &- written))
+            while k < stop {
+              let segment = unsafe run[k]
+              let length = segment.count
+              guard UInt(bitPattern: length &- 1) < UInt(bitPattern: size &- 1), let base = unsafe segment.base
+              else { break }
+              unsafe vectors[written] = iovec(iov_base: base, iov_len: length)
+              written &+= 1
+              size &-= length
+              k &+= 1
+            }
+            if k == stop { continue }
+          }
+          // The first segment's rest, the last one, an empty one, one
+          // without memory, or one that changed under the cursor.
           let segment = unsafe run[k]
           let length = Swift.min(segment.count &- skip, size)
           if _slowPath(length < 0) { throw _sourceChanged(at: index &+ k, remaining: size) }
@@ -74,17 +93,17 @@ extension IovIter {
             guard let base = unsafe segment.base else { return false }
             unsafe vectors[written] = iovec(iov_base: base + skip, iov_len: length)
             written &+= 1
-            bytes &+= length
             size &-= length
           }
           k &+= 1
           skip = 0
-        } while k < n && size > 0 && written < capacity
+        }
         index &+= k
         return true
       }
       if !going { break }
     }
+    let bytes = wanted &- size
     return IterGather(vectorCount: written, byteCount: bytes, isComplete: bytes == _count)
   }
 
