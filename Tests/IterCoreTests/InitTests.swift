@@ -31,6 +31,29 @@ struct InitTests {
     }
   }
 
+  /// A list written in place holds what the initializer wrote, no more; a
+  /// throw after some writes is passed on; a negative capacity makes none.
+  @Test func segmentListWrittenInPlace() throws {
+    let layout = Layout([5, 0, 7, 9])
+    let list = UnsafeSegmentList(unsafeUninitializedCapacity: 6, memoryKind: .kernelVirtual) { buffer, count in
+      for i in 0..<layout.list.segmentCount { buffer[i] = layout.list.segment(at: i) }
+      count = layout.list.segmentCount
+    }
+    #expect(list.segments == layout.list.segments)
+    #expect(list.memoryKind == .kernelVirtual)
+    #expect(try IovIter(list, direction: .source).count == 21)
+    struct Stop: Error {}
+    #expect(throws: Stop.self) {
+      _ = try UnsafeSegmentList(unsafeUninitializedCapacity: 2) { buffer, count in
+        buffer[0] = IterSegment(base: nil, count: 1)
+        count = 1
+        throw Stop()
+      }
+    }
+    let none = UnsafeSegmentList(unsafeUninitializedCapacity: -3) { _, count in count = 0 }
+    #expect(none.segmentCount == 0)
+  }
+
   @Test func negativeSegmentLengthIsRejected() {
     let list = UnsafeSegmentList([IterSegment(base: nil, count: 4), IterSegment(base: nil, count: -1)])
     #expect(throws: IterError.invalidSegment(index: 1, count: -1, reason: "negative length")) {

@@ -29,6 +29,37 @@ public struct UnsafeSegmentList: IterSegmentSource {
   /// The kind of memory the segments live in.
   public var memoryKind: IterMemoryKind
 
+  /// Creates a list of up to `capacity` segments that `initializer` writes in
+  /// place, with no array built first (the way
+  /// `Array(unsafeUninitializedCapacity:initializingWith:)` does it).
+  ///
+  /// `initializer` gets a buffer of `capacity` uninitialized segments and the
+  /// count of those it has initialized, starting at 0; it must set the count
+  /// to the number of leading segments it wrote. Segments need no cleanup, so
+  /// a throw after writing some loses nothing.
+  ///
+  /// ```swift
+  /// let list = UnsafeSegmentList(unsafeUninitializedCapacity: n) { buffer, count in
+  ///   for i in 0..<n { buffer[i] = IterSegment(base: base + i * size, count: size) }
+  ///   count = n
+  /// }
+  /// ```
+  ///
+  /// - Parameters:
+  ///   - capacity: The most segments; a negative capacity is taken as 0.
+  ///   - memoryKind: The kind to report; the default is ``IterMemoryKind/user``.
+  ///   - initializer: Writes the segments and sets the count.
+  /// - Complexity: O(`capacity`) for the allocation, plus `initializer`'s cost.
+  @inlinable
+  public init(
+    unsafeUninitializedCapacity capacity: Int, memoryKind: IterMemoryKind = .user,
+    initializingWith initializer: (inout UnsafeMutableBufferPointer<IterSegment>, inout Int) throws -> Void
+  ) rethrows {
+    self._segments = try unsafe ContiguousArray(
+      unsafeUninitializedCapacity: Swift.max(0, capacity), initializingWith: initializer)
+    self.memoryKind = memoryKind
+  }
+
   /// Creates a list over `segments`.
   ///
   /// - Parameters:
