@@ -101,6 +101,46 @@ struct ChainTests {
     }
   }
 
+  /// `members` lists each member's source, where its bytes start in that
+  /// source, and its byte and segment ranges in the chain: an empty member,
+  /// a cursor appended part-way (its source and position), and a chain
+  /// appended into a chain (its own members, cut to the range it covered).
+  @Test func membersSayWhereEachMemberSits() throws {
+    let first = StaccatoSource(contents: [1, 2, 3], segmentSizes: [1, 0, 2])
+    let empty = StaccatoSource(contents: [], segmentSizes: [0])
+    let chain = try IterChain(direction: .source, members: [first, empty])
+    var cursor = try IovIter(StaccatoSource(contents: [4, 5, 6, 7, 8], segmentSizes: [2, 3]), direction: .source)
+    try cursor.advance(by: 3)  // inside the second segment: [7, 8] are left
+    try chain.append(cursor)
+    let inner = try IterChain(
+      direction: .source,
+      members: [
+        StaccatoSource(contents: [9], segmentSizes: [1]), StaccatoSource(contents: [10, 11], segmentSizes: [2]),
+      ])
+    var innerCursor = try IovIter(inner)
+    try innerCursor.advance(by: 2)  // [11] is left, in the inner chain's second member
+    try chain.append(innerCursor)
+
+    let members = chain.members
+    #expect(members.count == chain.memberCount)
+    #expect(members.map(\.bytes) == [0..<3, 3..<3, 3..<5, 5..<6])
+    #expect(members.map(\.segments) == [0..<3, 3..<4, 4..<5, 5..<6])
+    #expect(
+      members.map(\.sourceStart) == [
+        IterPosition(segmentIndex: 0, offset: 0), IterPosition(segmentIndex: 0, offset: 0),
+        IterPosition(segmentIndex: 1, offset: 1), IterPosition(segmentIndex: 0, offset: 1),
+      ])
+    #expect(members.allSatisfy { $0.memoryKind == first.memoryKind })
+    #expect((members[2].source as? StaccatoSource)?.segmentCount == 2)
+    // The ranges tile the chain: bytes and segments, in order, no gaps.
+    #expect(members.last?.bytes.upperBound == chain.byteCount)
+    #expect(members.last?.segments.upperBound == chain.segmentCount)
+    // Each member's bytes read back from the chain are the member's own.
+    var iter = try IovIter(chain)
+    #expect(try iter.read(upTo: 10) == [1, 2, 3, 7, 8, 11])
+    #expect(IterChain(direction: .destination).members.isEmpty)
+  }
+
   @Test func revertCrossesBackIntoEarlierMembers() throws {
     let chain = try IterChain(
       direction: .source,

@@ -111,6 +111,52 @@ public struct IterChain: IterSegmentSource {
   /// The number of members.
   public var memberCount: Int { _storage.members.count }
 
+  /// One member of a chain: the source it came from, and where its bytes
+  /// and segments sit in the chain.
+  ///
+  /// Not Sendable: it holds the member's source, which may not be.
+  public struct Member {
+    /// The member's own source (for a cursor that was appended, the
+    /// cursor's source; a chain that was appended gave its own members).
+    public let source: any IterSegmentSource
+    /// Where in ``source`` the chain's first byte of the member is.
+    public let sourceStart: IterPosition
+    /// The chain's byte offsets of the member's bytes.
+    public let bytes: Range<Int>
+    /// The indices of the member's segments among the chain's.
+    public let segments: Range<Int>
+
+    /// The member's kind of memory (its source's).
+    public var memoryKind: IterMemoryKind { source.memoryKind }
+  }
+
+  /// The members, in order, as they are now (a member appended later is not
+  /// in the array).
+  ///
+  /// ```swift
+  /// for member in chain.members {
+  ///   print(member.memoryKind, member.bytes, member.segments)
+  /// }
+  /// ```
+  ///
+  /// - Complexity: O(*m*) for *m* members.
+  public var members: [Member] {
+    let storage = _storage
+    let all = storage.members
+    var result: [Member] = []
+    result.reserveCapacity(all.count)
+    for (k, member) in all.enumerated() {
+      let end = k + 1 < all.count ? all[k + 1].firstSegment : storage.segments.count
+      result.append(
+        Member(
+          source: member.source,
+          sourceStart: IterPosition(segmentIndex: member.sourceFirstIndex, offset: member.sourceFirstOffset),
+          bytes: member.startByte..<(member.startByte + member.byteCount),
+          segments: member.firstSegment..<end))
+    }
+    return result
+  }
+
   /// The number of bytes the members hold.
   public var byteCount: Int { _storage.byteCount }
 
