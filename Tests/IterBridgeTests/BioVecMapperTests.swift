@@ -257,6 +257,30 @@ struct BioVecRoundTripTests {
     return (got, held)
   }
 
+  /// The built-in translators that offer a window give, inside it, what
+  /// `translate` gives: the mapper's inline translation depends on it.
+  @Test func windowsAgreeWithTranslate() throws {
+    let pool = try PagePool(pageCount: 16)
+    let translators: [any PhysicalTranslator] = [
+      PagePoolTranslator(pool: pool, base: 0x8_0000_0000), PagePoolTranslator(pool: pool, base: .max - 4095),
+      IdentityTranslator(),
+    ]
+    var rng = SeededGenerator(seed: TestSeed.base ^ 0x3_1D0)
+    for t in translators {
+      let w = try #require(t.translationWindow)
+      for k in 0..<2000 {
+        let offset = k == 0 ? w.count - 1 : UInt.random(in: 0..<Swift.min(w.count, 1 << 40), using: &rng)
+        let length = Int.random(in: 1...100_000, using: &rng)
+        let run = try t.translate(w.virtualAddress + offset, length: length)
+        #expect(run.address == w.deviceAddress &+ UInt64(offset))
+        #expect(run.attributes == w.attributes && run.region == w.region)
+        #expect(run.length >= Swift.min(length, Int(clamping: w.count - offset)))
+      }
+    }
+    #expect(IOVATableTranslator().translationWindow == nil)
+    #expect(PagePoolTranslator(pool: pool).translationWindow?.count == UInt(pool.byteCount))
+  }
+
   @Test(arguments: [false, true])
   func everyKindRoundTrips(extract: Bool) throws {
     let pool = try PagePool(pageCount: 64)

@@ -14,6 +14,8 @@ struct LayoutCase {
   var segments: [(address: UInt, length: Int)]
   var table: ModelPageTable
   var translator: IOVATableTranslator
+  /// A window over linearly mapped pages, for the mapper's inline translation.
+  var window: TranslationWindow?
   var limits: DMALimits
   var bounce: Bool
 
@@ -58,7 +60,25 @@ struct LayoutCase {
     var table = ModelPageTable()
     var translator = IOVATableTranslator()
     var frame = UInt64.random(in: 0x10...0xF_FFFF, using: &rng)
+    // One case in three maps the pages linearly, all RAM, and gives the
+    // translator a window over some of them: the mapper translates inside it
+    // by arithmetic and calls the table outside it.
+    let linear = Int.random(in: 0..<3, using: &rng) == 0
+    var window: TranslationWindow?
+    if linear {
+      let first = UInt.random(in: 0..<16, using: &rng)
+      let end = UInt.random(in: (first + 1)...16, using: &rng)
+      window = TranslationWindow(
+        virtualAddress: (basePage + first) * 4096, count: (end - first) * 4096,
+        deviceAddress: (frame + 1 + UInt64(first)) * 4096)
+    }
     for vpage in basePage..<(basePage + 16) {
+      if linear {
+        frame += 1
+        table.pages[vpage] = (frame, [], 0)
+        try! translator.map(.init(virtualAddress: vpage * 4096, length: 4096, iova: frame * 4096))
+        continue
+      }
       switch Int.random(in: 0..<10, using: &rng) {
       case 0: frame = UInt64.random(in: 0..<(1 << 30), using: &rng)
       case 1: frame = 0xF_FFFE + UInt64.random(in: 0...2, using: &rng)  // around 4 GiB
@@ -73,9 +93,21 @@ struct LayoutCase {
         .init(virtualAddress: vpage * 4096, length: 4096, iova: frame * 4096, attributes: flags, region: region))
     }
     return LayoutCase(
-      segments: segments, table: table, translator: translator, limits: limits,
+      segments: segments, table: table, translator: translator, window: window, limits: limits,
       bounce: Int.random(in: 0..<3, using: &rng) == 0)
   }
+}
+
+/// The case's table, with its window (if any) offered to the mapper.
+struct WindowedTranslator: PhysicalTranslator {
+  var table: IOVATableTranslator
+  var window: TranslationWindow?
+
+  func translate(_ address: UInt, length: Int) throws(DMAError) -> PhysicalRun {
+    try table.translate(address, length: length)
+  }
+
+  var translationWindow: TranslationWindow? { window }
 }
 
 /// Runs the mapper to the end (or the first error) and records what it made.
@@ -85,7 +117,9 @@ func mapAll(
   let list = UnsafeSegmentList(
     c.segments.map { IterSegment(base: UnsafeMutableRawPointer(bitPattern: $0.address), count: $0.length) })
   var iter = try! IovIter(list, direction: .source)
-  var mapper = BioVecMapper(limits: c.limits, translator: c.translator, misalignment: c.bounce ? .bounce : .fail)
+  var mapper = BioVecMapper(
+    limits: c.limits, translator: WindowedTranslator(table: c.translator, window: c.window),
+    misalignment: c.bounce ? .bounce : .fail)
   var request = BioVecRequest(for: c.limits)
   var requests: [ModelRequest] = []
   while true {

@@ -70,6 +70,8 @@ public struct BioVecMapper<Translator: PhysicalTranslator>: ~Copyable {
   @usableFromInline internal let _alignMask: UInt
   @usableFromInline internal let _blockSize: Int
   @usableFromInline internal let _bounce: Bool
+  /// The translator's window, read once here.
+  @usableFromInline internal let _window: TranslationWindow?
 
   /// Creates a mapper.
   ///
@@ -95,6 +97,7 @@ public struct BioVecMapper<Translator: PhysicalTranslator>: ~Copyable {
     self._alignMask = UInt(limits.dmaAlignment)
     self._blockSize = Int(limits.logicalBlockSize)
     self._bounce = misalignment == .bounce
+    self._window = translator.translationWindow
   }
 
   /// The holds kept so far (for ``extractNextRequest(from:into:options:)``).
@@ -131,8 +134,23 @@ public struct BioVecMapper<Translator: PhysicalTranslator>: ~Copyable {
   public mutating func mapNextRequest<S: IterSegmentSource>(
     from iter: inout IovIter<S>, into request: inout BioVecRequest
   ) throws(DMAError) -> Bool {
+    guard request.capacity >= _maxSegments else {
+      throw .requestBufferTooSmall(capacity: request.capacity, maxSegments: _maxSegments)
+    }
+    guard iter.count > 0 else {
+      request._reset()
+      return false
+    }
+    if _mapDirect(&iter, into: &request) {
+      // Nothing to cut back (the block size is a power of two): mark the end here.
+      if request._end == .endOfInput ? iter.count == 0 : request._byteCount & (_blockSize &- 1) == 0 {
+        unsafe request._base[request._count &- 1].flags.insert(.endOfRequest)
+      } else {
+        try _finish(&request, iter: &iter, consumed: request.byteCount)
+      }
+      return true
+    }
     var builder = try _builder(&request)
-    guard iter.count > 0 else { return false }
     var handled = 0
     let walked = unsafe iter.iterateAndAdvance(maxCount: iter.count) { (chunk, progress) -> Int in
       guard progress == handled else {

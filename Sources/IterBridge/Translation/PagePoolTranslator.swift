@@ -49,6 +49,14 @@ public struct PagePoolTranslator: ReversiblePhysicalTranslator, Sendable {
     return PhysicalRun(address: base &+ UInt64(offset), length: Swift.min(length, Int(bitPattern: room)))
   }
 
+  /// The whole arena, at ``base``: the mapper translates its pieces without
+  /// a call.
+  ///
+  /// - Complexity: O(1).
+  public var translationWindow: TranslationWindow? {
+    TranslationWindow(virtualAddress: _start, count: _size, deviceAddress: base)
+  }
+
   /// The arena address of the byte at frame address `address`.
   ///
   /// - Complexity: O(1).

@@ -63,9 +63,68 @@ public protocol PhysicalTranslator {
   func translateRuns(
     _ address: UInt, length: Int, into runs: UnsafeMutableBufferPointer<PhysicalRun>
   ) throws(DMAError) -> Int
+
+  /// A range of virtual addresses that this translator maps linearly, or
+  /// `nil` (the default) when it has none to give.
+  ///
+  /// ``BioVecMapper`` reads it once, when it is created, and translates the
+  /// addresses inside it by arithmetic, without a call a piece; it calls
+  /// ``translate(_:length:)`` for every address outside it. A translator
+  /// that answers a window promises that for as long as a mapper made with
+  /// it lives, for every `address` in the window,
+  /// `translate(address, length:)` gives the window's device address for
+  /// that byte, its attributes and region, and a run at least as long as
+  /// `length` or the rest of the window, whichever is shorter. A window that
+  /// breaks this changes the chunks the mapper makes.
+  ///
+  /// The corresponding kernel structure is `struct bus_dma_region`, the
+  /// linear ranges of `dma_range_map` that dma-direct translates with.
+  var translationWindow: TranslationWindow? { get }
+}
+
+/// Virtual addresses that a translator maps linearly onto device addresses,
+/// all with the same attributes and region.
+///
+/// Sendable: plain values.
+public struct TranslationWindow: Hashable, Sendable {
+  /// The first virtual address of the window.
+  public var virtualAddress: UInt
+  /// The window's size in bytes.
+  public var count: UInt
+  /// The device address of the byte at ``virtualAddress``.
+  public var deviceAddress: UInt64
+  /// The attributes of every run in the window (as ``PhysicalRun/attributes``).
+  public var attributes: BioVecFlags
+  /// The memory region of the window (as ``PhysicalRun/region``).
+  public var region: UInt32
+
+  /// Creates a window.
+  ///
+  /// - Parameters:
+  ///   - virtualAddress: The first virtual address.
+  ///   - count: The size in bytes; the window must not pass the top of the
+  ///     address space, on either side.
+  ///   - deviceAddress: The device address of the first byte.
+  ///   - attributes: The memory flags, as ``PhysicalRun/attributes``.
+  ///   - region: The memory region, 0 for RAM.
+  /// - Complexity: O(1).
+  @inlinable
+  public init(
+    virtualAddress: UInt, count: UInt, deviceAddress: UInt64, attributes: BioVecFlags = [], region: UInt32 = 0
+  ) {
+    self.virtualAddress = virtualAddress
+    self.count = count
+    self.deviceAddress = deviceAddress
+    self.attributes = attributes.intersection(.memoryAttributes)
+    self.region = region
+  }
 }
 
 extension PhysicalTranslator {
+  /// `nil`: every address goes through ``translate(_:length:)``.
+  @inlinable
+  public var translationWindow: TranslationWindow? { nil }
+
   /// One ``translate(_:length:)`` call a run (see the requirement).
   public func translateRuns(
     _ address: UInt, length: Int, into runs: UnsafeMutableBufferPointer<PhysicalRun>
@@ -167,4 +226,10 @@ public struct IdentityTranslator: ReversiblePhysicalTranslator, Sendable {
   /// - Complexity: O(1).
   @inlinable
   public func virtualAddress(of address: UInt64) -> UInt? { UInt(address) }
+
+  /// Every address but the last, mapped to itself.
+  @inlinable
+  public var translationWindow: TranslationWindow? {
+    TranslationWindow(virtualAddress: 0, count: UInt.max, deviceAddress: 0)
+  }
 }

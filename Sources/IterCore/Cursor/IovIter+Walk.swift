@@ -49,6 +49,102 @@ extension IovIter {
     }
   }
 
+  /// Hands `body` the segments ahead of the cursor a run at a time, and
+  /// moves the cursor past the bytes `body` says it took.
+  ///
+  /// This is the walk for code that reads the segments themselves, as the
+  /// kernel's block layer reads a `bio_vec` array: a mapper that turns them
+  /// into device chunks, a scheduler that counts them. `body` gets a run of
+  /// consecutive segments (the kind's bulk run, or one segment for a kind
+  /// without one), the offset into the run's first segment where the
+  /// cursor's bytes start (0 for every run but the first), and how many
+  /// bytes the cursor still holds from there. It reads the segments' base
+  /// and count itself and returns how many of the cursor's bytes in the run
+  /// it took. Taking every byte of the run goes on with the next run (while
+  /// the cursor has bytes); taking fewer stops the walk.
+  ///
+  /// The cursor then moves exactly as ``advance(by:)`` would by the sum:
+  /// ``count``, ``consumedCount`` and the position agree, and empty segments
+  /// at the new position are stepped over. The segments are not checked for
+  /// `body`: one may be empty, shorter than the offset into it, or have a
+  /// negative length (a source that changed underneath). A return value is
+  /// clamped to the bytes the run holds for the cursor, which end before
+  /// such a segment; the cursor never moves past one.
+  ///
+  /// ```swift
+  /// // Count the segments of the next 64 KiB.
+  /// var segments = 0
+  /// let moved = iter.iterateSegmentsAndAdvance { run, offset, limit in
+  ///   var taken = 0
+  ///   var skip = offset
+  ///   for segment in run where taken < min(limit, 65_536) {
+  ///     taken += min(segment.count - skip, min(limit, 65_536) - taken)
+  ///     skip = 0
+  ///     segments += 1
+  ///   }
+  ///   return taken
+  /// }
+  /// ```
+  ///
+  /// - Parameter body: Gets a run, the offset into its first segment and the
+  ///   cursor's bytes left; returns the bytes it took from the run.
+  /// - Returns: The bytes the cursor moved past.
+  /// - Complexity: O(*s*) for the *s* segments of the runs handed over,
+  ///   plus `body`'s cost; one call a run.
+  ///
+  /// The kernel's `bio_for_each_bvec` and `__bvec_iter_advance` walk and
+  /// advance a `bvec_iter` over a `bio_vec` array in the same way.
+  @inlinable @inline(__always)
+  @discardableResult
+  public mutating func iterateSegmentsAndAdvance(
+    _ body: (_ segments: UnsafeBufferPointer<IterSegment>, _ offset: Int, _ limit: Int) -> Int
+  ) -> Int {
+    guard _count > 0 else { return 0 }
+    var index = _index
+    var offset = _offset
+    var left = _count
+    let end = _source.segmentCount
+    var going = true
+    while going && index < end {
+      going = unsafe _source._withRun(at: index, end: end) { (first, n) throws(Never) -> Bool in
+        var rest = 0
+        if left > 0 {
+          rest = unsafe body(UnsafeBufferPointer(start: first, count: n), offset, left)
+          rest = Swift.min(Swift.max(rest, 0), left)
+        }
+        // Find where `rest` bytes from `offset` end, as `_advance` does: past
+        // every segment they cover whole, and past empty ones.
+        let wanted = rest
+        var k = 0
+        var skip = offset
+        while k < n {
+          let length = unsafe first[k].count
+          let available = length &- skip
+          if length < 0 || available < 0 || available > rest { break }
+          rest &-= available
+          skip = 0
+          k &+= 1
+        }
+        if k < n && rest > 0, case let length = unsafe first[k].count, length >= 0 && skip &+ rest < length {
+          // Inside segment k.
+          skip &+= rest
+          rest = 0
+        }
+        // What is left of `rest` is more than the run holds for the cursor: clamped away.
+        left &-= wanted &- rest
+        index &+= k
+        offset = skip
+        return k == n
+      }
+    }
+    let moved = _count &- left
+    _count = left
+    _consumed &+= moved
+    _index = index
+    _offset = offset
+    return moved
+  }
+
   /// Visits the chunks of the remaining bytes as spans, without moving the cursor.
   ///
   /// `body` returns `false` to stop. Chunks without memory are skipped.
