@@ -46,8 +46,7 @@ internal struct _DirectMap<Translator: PhysicalTranslator> {
   @usableFromInline internal let windowStart: UInt
   @usableFromInline internal let windowCount: UInt
   @usableFromInline internal let windowDevice: UInt64
-  @usableFromInline internal let windowFlags: BioVecFlags
-  @usableFromInline internal let windowRegion: UInt32
+  @usableFromInline internal let windowKey: UInt64
 
   /// The cursor's bytes not yet walked, and the offset into the next segment.
   @usableFromInline internal var remaining: Int
@@ -56,12 +55,10 @@ internal struct _DirectMap<Translator: PhysicalTranslator> {
   @usableFromInline internal var count = 0
   @usableFromInline internal var bytes = 0
   @usableFromInline internal var end: RequestEnd = .endOfInput
-  /// The open chunk: where it ends, its length, how long it may grow, its flags and region.
-  @usableFromInline internal var lastEnd: UInt64 = 0
-  @usableFromInline internal var lastLength: UInt64 = 0
+  /// The open (last) chunk: how long it may grow, and its flags and region
+  /// as one key (see ``key(_:_:)``).
   @usableFromInline internal var openMax: UInt64 = 0
-  @usableFromInline internal var openFlags = BioVecFlags()
-  @usableFromInline internal var openRegion: UInt32 = 0
+  @usableFromInline internal var openKey: UInt64 = 0
 
   @inlinable @inline(__always)
   internal init(
@@ -79,18 +76,27 @@ internal struct _DirectMap<Translator: PhysicalTranslator> {
     self.windowStart = window?.virtualAddress ?? 0
     self.windowCount = window?.count ?? 0
     self.windowDevice = window?.deviceAddress ?? 0
-    self.windowFlags = window?.attributes ?? []
-    self.windowRegion = window?.region ?? 0
+    self.windowKey = window.map { Self.key($0.attributes, $0.region) } ?? 0
     self.remaining = remaining
     self.skip = skip
+  }
+
+  /// A chunk's flags and memory region in one word: chunks merge only when
+  /// both are equal.
+  @inlinable @inline(__always)
+  internal static func key(_ flags: BioVecFlags, _ region: UInt32) -> UInt64 {
+    UInt64(flags.rawValue) | UInt64(region) << 32
   }
 
   /// Walks `n` segments from `first`, the cursor's bytes from `skip` on, at
   /// most `remaining` of them.
   ///
-  /// The state is copied into locals for the loop and back at every exit:
-  /// worked on in place, through the closure that hands over the run, it
-  /// stayed in memory and every field was loaded and stored a piece.
+  /// One flat loop, each turn a step of split/merge on the current physical
+  /// run, taking the next run or the next piece when one ends; the state is
+  /// copied into locals for it and back at the end. (Worked on in place,
+  /// through the closure that hands over the run, the state stayed in
+  /// memory and every field was loaded and stored a piece; in three nested
+  /// loops, a third of the instructions a piece were spills.)
   @inlinable @inline(__always)
   internal mutating func feed(
     _ first: UnsafePointer<IterSegment>, _ n: Int, translator: Translator
@@ -106,133 +112,139 @@ internal struct _DirectMap<Translator: PhysicalTranslator> {
     let windowStart = self.windowStart
     let windowCount = self.windowCount
     let windowDevice = self.windowDevice
-    let windowFlags = self.windowFlags
-    let windowRegion = self.windowRegion
+    let windowKey = self.windowKey
     var remaining = self.remaining
     var skip = self.skip
     var count = self.count
     var bytes = self.bytes
-    var lastEnd = self.lastEnd
-    var lastLength = self.lastLength
     var openMax = self.openMax
-    var openFlags = self.openFlags
-    var openRegion = self.openRegion
-    var step = _DirectStep.next
+    var openKey = self.openKey
+    var end = RequestEnd.endOfInput
+    // The segment next to take, the untranslated rest of the current piece,
+    // and the current physical run.
     var k = 0
-    segments: while k < n {
-      let segment = unsafe first[k]
-      var length = segment.count &- skip
-      if length > remaining { length = remaining }
-      if length > 0 {
-        guard let start = unsafe segment.base else {
-          step = .fallBack
-          break segments
-        }
-        let address = UInt(bitPattern: start) &+ UInt(bitPattern: skip)
-        if (address | UInt(bitPattern: length)) & alignMask != 0 {
-          step = .fallBack
-          break segments
-        }
-        var done = 0
-        while done < length {
-          let lookup = (address &+ UInt(bitPattern: done)) & ~tagMask
-          let left = length &- done
-          // Translate: by arithmetic inside the window, by a call outside it.
-          var p: UInt64
-          var runLength: Int
-          var flags: BioVecFlags
-          var region: UInt32
-          let inWindow = lookup &- windowStart
-          if inWindow < windowCount {
-            let rest = windowCount &- inWindow
-            p = windowDevice &+ UInt64(inWindow)
-            runLength = rest < UInt(left) ? Int(rest) : left
-            flags = windowFlags
-            region = windowRegion
-          } else {
-            let run: PhysicalRun
-            do throws(DMAError) {
-              run = try translator.translate(lookup, length: left)
-            } catch {
-              step = .fallBack
-              break segments
-            }
-            guard run.length >= 1, run.length <= left else {
-              step = .fallBack
-              break segments
-            }
-            p = run.address
-            runLength = run.length
-            flags = run.attributes
-            region = run.region
+    var address: UInt = 0
+    var pieceLeft = 0
+    var p: UInt64 = 0
+    var rest: UInt64 = 0
+    var key: UInt64 = 0
+    var step = _DirectStep.next
+    walk: while true {
+      if rest == 0 {
+        if pieceLeft == 0 {
+          // The next piece: what the cursor holds of segment k.
+          if remaining == 0 {
+            step = .done
+            break walk
           }
-          // The split/merge of `_RequestBuilder.add`, without the bounce
-          // cases (a misaligned piece never gets here).
-          var rest = UInt64(truncatingIfNeeded: runLength)
-          while rest > 0 {
-            let room = UInt64(truncatingIfNeeded: maxBytes &- bytes)
-            if room == 0 {
-              self.end = .maxBytes
-              step = .done
-              break segments
+          if k == n { break walk }
+          let segment = unsafe first[k]
+          var length = segment.count &- skip
+          if length > remaining { length = remaining }
+          if length <= 0 {
+            if length < 0 {
+              step = .fallBack
+              break walk
             }
-            if count > 0 && lastEnd == p && lastLength < openMax && flags == openFlags && region == openRegion {
-              let take = Swift.min(rest, openMax &- lastLength, room)
-              lastLength &+= take
-              lastEnd &+= take
-              unsafe base[count &- 1].length = UInt32(truncatingIfNeeded: lastLength)
-              bytes &+= Int(truncatingIfNeeded: take)
-              p &+= take
-              rest &-= take
-              continue
-            }
-            if count == maxSegments {
-              self.end = .maxSegments
-              step = .done
-              break segments
-            }
-            if vbm != 0 && count > 0 && (lastEnd | p) & vbm != 0 {
-              self.end = .virtBoundaryGap
-              step = .done
-              break segments
-            }
-            let segment = Swift.min(boundaryMask &- (boundaryMask & p), segmentMax) &+ 1
-            let take = Swift.min(rest, segment, room)
-            unsafe (base + count).initialize(
-              to: BioVec(address: p, length: UInt32(truncatingIfNeeded: take), flags: flags))
-            count &+= 1
-            lastEnd = p &+ take
-            lastLength = take
-            openMax = segment
-            openFlags = flags
-            openRegion = region
-            bytes &+= Int(truncatingIfNeeded: take)
-            p &+= take
-            rest &-= take
+            skip = 0
+            k &+= 1
+            continue walk
           }
-          done &+= runLength
+          guard let start = unsafe segment.base else {
+            step = .fallBack
+            break walk
+          }
+          address = UInt(bitPattern: start) &+ UInt(bitPattern: skip)
+          if (address | UInt(bitPattern: length)) & alignMask != 0 {
+            step = .fallBack
+            break walk
+          }
+          pieceLeft = length
+          remaining &-= length
+          skip = 0
+          k &+= 1
         }
-        remaining &-= length
-        if remaining == 0 {
-          step = .done
-          break segments
+        // The next run of the piece: by arithmetic inside the window, by a
+        // call outside it.
+        let lookup = address & ~tagMask
+        let inWindow = lookup &- windowStart
+        let runLength: Int
+        if inWindow < windowCount {
+          let left = windowCount &- inWindow
+          runLength = left < UInt(bitPattern: pieceLeft) ? Int(bitPattern: left) : pieceLeft
+          p = windowDevice &+ UInt64(inWindow)
+          key = windowKey
+        } else {
+          let run: PhysicalRun
+          do throws(DMAError) {
+            run = try translator.translate(lookup, length: pieceLeft)
+          } catch {
+            step = .fallBack
+            break walk
+          }
+          guard run.length >= 1, run.length <= pieceLeft else {
+            step = .fallBack
+            break walk
+          }
+          runLength = run.length
+          p = run.address
+          key = Self.key(run.attributes, run.region)
         }
-      } else if length < 0 {
-        step = .fallBack
-        break segments
+        address &+= UInt(bitPattern: runLength)
+        pieceLeft &-= runLength
+        rest = UInt64(truncatingIfNeeded: runLength)
       }
-      skip = 0
-      k &+= 1
+      // One step of the split/merge of `_RequestBuilder.add`, without the
+      // bounce cases (a misaligned piece never gets here).
+      let room = UInt64(truncatingIfNeeded: maxBytes &- bytes)
+      if room == 0 {
+        end = .maxBytes
+        step = .done
+        break walk
+      }
+      if count > 0 {
+        let last = unsafe base + (count &- 1)
+        let have = UInt64(unsafe last.pointee.length)
+        let lastEnd = unsafe last.pointee.address &+ have
+        if lastEnd == p && have < openMax && key == openKey {
+          let take = Swift.min(rest, openMax &- have, room)
+          unsafe last.pointee.length = UInt32(truncatingIfNeeded: have &+ take)
+          bytes &+= Int(truncatingIfNeeded: take)
+          p &+= take
+          rest &-= take
+          continue walk
+        }
+        if vbm != 0 && count != maxSegments && (lastEnd | p) & vbm != 0 {
+          end = .virtBoundaryGap
+          step = .done
+          break walk
+        }
+      }
+      if count == maxSegments {
+        end = .maxSegments
+        step = .done
+        break walk
+      }
+      let segment = Swift.min(boundaryMask &- (boundaryMask & p), segmentMax) &+ 1
+      let take = Swift.min(rest, segment, room)
+      unsafe (base + count).initialize(
+        to: BioVec(
+          address: p, length: UInt32(truncatingIfNeeded: take),
+          flags: BioVecFlags(rawValue: UInt32(truncatingIfNeeded: key))))
+      count &+= 1
+      openMax = segment
+      openKey = key
+      bytes &+= Int(truncatingIfNeeded: take)
+      p &+= take
+      rest &-= take
     }
+    if step == .done && end != .endOfInput { self.end = end }
     self.remaining = remaining
     self.skip = skip
     self.count = count
     self.bytes = bytes
-    self.lastEnd = lastEnd
-    self.lastLength = lastLength
     self.openMax = openMax
-    self.openFlags = openFlags
-    self.openRegion = openRegion
+    self.openKey = openKey
     return step
   }
 }
