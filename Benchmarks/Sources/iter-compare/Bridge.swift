@@ -258,6 +258,23 @@ func bridgeCMapSegments(
   return chunks
 }
 
+/// The same job, one `cbb_map_next_request` call a request (not inlined),
+/// as the Swift side calls `mapNextRequest`.
+@inline(never)
+func bridgeCMapPerRequest(
+  _ segments: [cbb_run], _ pool: UnsafePointer<cbb_pool>, _ limits: UnsafePointer<cbb_limits>,
+  request: UnsafeMutablePointer<cbb_vec>, times: Int
+) -> Int {
+  var chunks = 0
+  var requests = 0
+  segments.withUnsafeBufferPointer { p in
+    for _ in 0..<times {
+      chunks &+= cbb_map_segments_per_request(p.baseAddress, p.count, pool, limits, request, &requests)
+    }
+  }
+  return chunks
+}
+
 extension cbb_limits {
   init(_ l: DMALimits) {
     self.init(
@@ -339,7 +356,12 @@ func bridgeRaceMapper<Source: IterSegmentSource>(
     cbb_map_segments(
       $0.baseAddress, $0.count, &cpool, &climits, request, wholeAll.baseAddress, capacity, &wholeRequests)
   }
+  var perRequestRequests = 0
+  let perRequestChunks = segments.withUnsafeBufferPointer {
+    cbb_map_segments_per_request($0.baseAddress, $0.count, &cpool, &climits, request, &perRequestRequests)
+  }
   var same = swiftChunks == cChunks && cChunks > 0 && wholeChunks == cChunks && wholeRequests == requests
+    && perRequestChunks == cChunks && perRequestRequests == requests
   for i in 0..<(same ? cChunks : 0) {
     let s = swiftAll[i]
     let c = cAll[i]
@@ -363,6 +385,7 @@ func bridgeRaceMapper<Source: IterSegmentSource>(
   var swiftResult = 0
   var cResult = 0
   var wholeResult = 0
+  var perRequestResult = 0
   // The baseline (first) is the C loop doing the Swift side's whole job; the
   // split/merge loop alone is the lower bound, set against both.
   let candidates = [
@@ -381,19 +404,29 @@ func bridgeRaceMapper<Source: IterSegmentSource>(
     Candidate(
       name: "swift-iov-iter", note: note,
       run: { swiftResult = swiftRun(times) }, verify: { swiftResult == swiftChunks * times }),
+    Candidate(
+      name: "C, one call a request", note: "the whole job, cbb_map_next_request (not inlined) a request",
+      run: {
+        perRequestResult = withUnsafePointer(to: &cpool) { p in
+          withUnsafePointer(to: &climits) { bridgeCMapPerRequest(segments, p, $0, request: request, times: times) }
+        }
+      },
+      verify: { perRequestResult == cChunks * times }),
   ]
   let timings = race(candidates, rounds: settings.rounds, workload: "bridge \(row)")
   let work = Double(cChunks * times)
   report.add(
     workload: row, segmentBytes: 0,
     segmentLabel: "\(label): \(cChunks) chunks, \(requests) requests",
-    unit: .nanosecondsPerOperation, candidates: candidates, timings: timings, work: [work, work, work])
-  bridgeAddRates(report, count: 3, unit: "chunks")
+    unit: .nanosecondsPerOperation, candidates: candidates, timings: timings, work: [work, work, work, work])
+  bridgeAddRates(report, count: 4, unit: "chunks")
   let n = report.rows.count
   let best = timings.best
-  report.rows[n - 1].note +=
+  report.rows[n - 2].note +=
     "; vs split/merge only: \(format(best[1] / best[2], digits: 2))× best, "
     + "\(format(timings.pairedRatio(2, to: 1), digits: 2))× paired"
+    + "; vs C one call a request: \(format(best[3] / best[2], digits: 2))× best, "
+    + "\(format(timings.pairedRatio(2, to: 3), digits: 2))× paired"
 }
 
 /// Iterator → BioVec requests: `BioVecMapper.mapNextRequest` against a C loop

@@ -74,4 +74,19 @@ long cbb_map_segments(const cbb_run *segments, size_t n, const cbb_pool *pool,
                       const cbb_limits *lim, cbb_vec *req, cbb_vec *all, size_t all_cap,
                       size_t *requests);
 
+/// Where the next request starts: a piece and the bytes of it already mapped.
+typedef struct cbb_cursor {
+  size_t idx;
+  uint64_t off;
+} cbb_cursor;
+
+/// The next request from `cursor` (moved past it) into `req`: its chunk
+/// count, 0 when no bytes are left, or a negative error. Not inlined.
+long cbb_map_next_request(const cbb_run *segments, size_t n, cbb_cursor *cursor,
+                          const cbb_pool *pool, const cbb_limits *lim, cbb_vec *req);
+
+/// cbb_map_segments' job, one cbb_map_next_request call a request.
+long cbb_map_segments_per_request(const cbb_run *segments, size_t n, const cbb_pool *pool,
+                                  const cbb_limits *lim, cbb_vec *req, size_t *requests);
+
 #endif
