@@ -243,33 +243,21 @@ func bridgeCMap(
 /// The C loop doing the Swift side's whole job: walk the (virtual address,
 /// length) segments, translate each piece through the pool's arena, split
 /// and merge.
+/// With `perRequest`, the same job one `cbb_map_next_request` call a request
+/// (not inlined), as the Swift side calls `mapNextRequest`.
 @inline(never)
 func bridgeCMapSegments(
   _ segments: [cbb_run], _ pool: UnsafePointer<cbb_pool>, _ limits: UnsafePointer<cbb_limits>,
-  request: UnsafeMutablePointer<cbb_vec>, times: Int
+  request: UnsafeMutablePointer<cbb_vec>, times: Int, perRequest: Bool = false
 ) -> Int {
   var chunks = 0
   var requests = 0
   segments.withUnsafeBufferPointer { p in
     for _ in 0..<times {
-      chunks &+= cbb_map_segments(p.baseAddress, p.count, pool, limits, request, nil, 0, &requests)
-    }
-  }
-  return chunks
-}
-
-/// The same job, one `cbb_map_next_request` call a request (not inlined),
-/// as the Swift side calls `mapNextRequest`.
-@inline(never)
-func bridgeCMapPerRequest(
-  _ segments: [cbb_run], _ pool: UnsafePointer<cbb_pool>, _ limits: UnsafePointer<cbb_limits>,
-  request: UnsafeMutablePointer<cbb_vec>, times: Int
-) -> Int {
-  var chunks = 0
-  var requests = 0
-  segments.withUnsafeBufferPointer { p in
-    for _ in 0..<times {
-      chunks &+= cbb_map_segments_per_request(p.baseAddress, p.count, pool, limits, request, &requests)
+      chunks &+=
+        perRequest
+        ? cbb_map_segments_per_request(p.baseAddress, p.count, pool, limits, request, &requests)
+        : cbb_map_segments(p.baseAddress, p.count, pool, limits, request, nil, 0, &requests)
     }
   }
   return chunks
@@ -360,7 +348,8 @@ func bridgeRaceMapper<Source: IterSegmentSource>(
   let perRequestChunks = segments.withUnsafeBufferPointer {
     cbb_map_segments_per_request($0.baseAddress, $0.count, &cpool, &climits, request, &perRequestRequests)
   }
-  var same = swiftChunks == cChunks && cChunks > 0 && wholeChunks == cChunks && wholeRequests == requests
+  var same =
+    swiftChunks == cChunks && cChunks > 0 && wholeChunks == cChunks && wholeRequests == requests
     && perRequestChunks == cChunks && perRequestRequests == requests
   for i in 0..<(same ? cChunks : 0) {
     let s = swiftAll[i]
@@ -408,7 +397,9 @@ func bridgeRaceMapper<Source: IterSegmentSource>(
       name: "C, one call a request", note: "the whole job, cbb_map_next_request (not inlined) a request",
       run: {
         perRequestResult = withUnsafePointer(to: &cpool) { p in
-          withUnsafePointer(to: &climits) { bridgeCMapPerRequest(segments, p, $0, request: request, times: times) }
+          withUnsafePointer(to: &climits) {
+            bridgeCMapSegments(segments, p, $0, request: request, times: times, perRequest: true)
+          }
         }
       },
       verify: { perRequestResult == cChunks * times }),
