@@ -188,6 +188,55 @@ struct BioVecMapperTests {
     #expect(request.bounceCount == 1)
   }
 
+  /// A kind that breaks the protocol by dropping its segments once it has
+  /// handed a run over: the direct walk cannot put the cursor back for the
+  /// general path, and says so with a typed error instead of trapping.
+  @Test func aSourceThatLosesSegmentsMidWalkIsATypedError() throws {
+    struct VanishingList: IterSegmentSource {
+      final class Box {
+        var segments: [IterSegment] = []
+        var armed = false
+      }
+      let box = Box()
+      init(_ segments: [IterSegment]) { box.segments = segments }
+      var segmentCount: Int { box.segments.count }
+      func segment(at index: Int) -> IterSegment {
+        index < box.segments.count ? box.segments[index] : IterSegment(base: nil, count: 0)
+      }
+      // One segment a run; after the first run is handed over, the segments are gone.
+      func withContiguousSegments<R, E: Error>(
+        from index: Int, _ body: (UnsafeBufferPointer<IterSegment>) throws(E) -> R
+      ) throws(E) -> R? {
+        guard index < box.segments.count else { return nil }
+        let result = try box.segments.withUnsafeBufferPointer { (all) throws(E) -> R in
+          try body(UnsafeBufferPointer(rebasing: all[index...index]))
+        }
+        if box.armed { box.segments.removeAll() }
+        return result
+      }
+    }
+    let list = VanishingList([
+      IterSegment(base: UnsafeMutableRawPointer(bitPattern: 0x10_0000), count: 512),
+      IterSegment(base: UnsafeMutableRawPointer(bitPattern: 0x10_1000), count: 512),
+      IterSegment(base: UnsafeMutableRawPointer(bitPattern: 0x10_2000), count: 512),
+    ])
+    var iter = try IovIter(list, direction: .source)
+    try iter.advance(by: 512)
+    list.box.armed = true
+    var mapper = BioVecMapper(limits: .default, translator: IdentityTranslator())
+    var request = BioVecRequest(for: mapper.limits)
+    do {
+      _ = try mapper.mapNextRequest(from: &iter, into: &request)
+      Issue.record("mapped a request over a source that lost its segments")
+    } catch {
+      guard case .iterator = error else {
+        Issue.record("wrong error: \(error)")
+        return
+      }
+    }
+    #expect(request.count == 0)
+  }
+
   @Test func smallRequestBufferIsRefused() throws {
     var mapper = BioVecMapper(limits: .default, translator: IdentityTranslator())
     var request = BioVecRequest(capacity: 4)

@@ -253,10 +253,14 @@ extension BioVecMapper {
   /// Builds the next request of `iter` into `request` by the direct walk and
   /// moves `iter` past the bytes it took (before the cut to the block size);
   /// returns `false`, with neither changed, when the general path must do it.
+  ///
+  /// - Throws: ``DMAError/iterator(_:)`` only when the cursor cannot be put
+  ///   back where it was, because its source lost segments under it (a kind
+  ///   that breaks the protocol).
   @inlinable @inline(__always)
   internal func _mapDirect<S: IterSegmentSource>(
     _ iter: inout IovIter<S>, into request: inout BioVecRequest
-  ) -> Bool {
+  ) throws(DMAError) -> Bool {
     let saved = iter.saveState()
     var walk = unsafe _DirectMap<Translator>(
       base: request._base, maxBytes: _maxBytes, maxSegments: _maxSegments, vbm: _vbm, boundaryMask: _boundaryMask,
@@ -273,7 +277,10 @@ extension BioVecMapper {
     }
     // `.next` here: the segments ended before the cursor's count (the source changed).
     guard step == .done, walk.bytes > 0 else {
-      do throws(IterError) { try iter.restore(saved) } catch { preconditionFailure("its own state: \(error)") }
+      do throws(IterError) { try iter.restore(saved) } catch {
+        request._reset()
+        throw .iterator(error)
+      }
       return false
     }
     request._count = walk.count

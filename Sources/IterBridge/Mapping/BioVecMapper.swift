@@ -128,7 +128,9 @@ public struct BioVecMapper<Translator: PhysicalTranslator>: ~Copyable {
   ///   ``DMAError/misaligned(piece:offset:address:length:alignmentMask:)``,
   ///   ``DMAError/requestBelowBlockSize(bytes:logicalBlockSize:)``,
   ///   ``DMAError/noMemory(offset:)``, and the translator's errors. `iter` is
-  ///   then where it was.
+  ///   then where it was. ``DMAError/iterator(_:)`` when `iter`'s source
+  ///   lost segments under it (which the protocol forbids), so that `iter`
+  ///   cannot be put back.
   /// - Complexity: O(*s* + *r*) for the *s* pieces and *r* runs of the request.
   @inlinable
   public mutating func mapNextRequest<S: IterSegmentSource>(
@@ -141,7 +143,7 @@ public struct BioVecMapper<Translator: PhysicalTranslator>: ~Copyable {
       request._reset()
       return false
     }
-    if _mapDirect(&iter, into: &request) {
+    if try _mapDirect(&iter, into: &request) {
       // Nothing to cut back (the block size is a power of two): mark the end here.
       if request._end == .endOfInput ? iter.count == 0 : request._byteCount & (_blockSize &- 1) == 0 {
         unsafe request._base[request._count &- 1].flags.insert(.endOfRequest)
