@@ -60,6 +60,16 @@ func shouldAccept(
   return isMask(a) && a < 4096
 }
 
+/// The table, with a window (if any) offered to the mapper.
+struct Windowed: PhysicalTranslator {
+  var table: IOVATableTranslator
+  var window: TranslationWindow?
+  func translate(_ address: UInt, length: Int) throws(DMAError) -> PhysicalRun {
+    try table.translate(address, length: length)
+  }
+  var translationWindow: TranslationWindow? { window }
+}
+
 func fuzzOne(_ input: inout FuzzInput) {
   let mss = limit32(&input, [0, 1, 4095, 4096, 4097, 65536, UInt32.max])
   let sbm = limit64(&input, [0, 4094, 4095, 4096, 8191, 65535, 0xFFFF_FFFF, UInt64.max])
@@ -99,7 +109,24 @@ func fuzzOne(_ input: inout FuzzInput) {
   var table = ModelPageTable()
   var translator = IOVATableTranslator()
   var frame = UInt64(input.u32() & 0xF_FFFF)
+  // One input in three maps the pages linearly and offers a window over some
+  // of them (the mapper's inline translation).
+  let linear = input.u8() % 3 == 0
+  var window: TranslationWindow? = nil
+  if linear {
+    let first = UInt(input.below(16))
+    let end = first + 1 + UInt(input.below(16 - Int(first)))
+    window = TranslationWindow(
+      virtualAddress: (basePage + first) * 4096, count: (end - first) * 4096,
+      deviceAddress: (frame + 1 + UInt64(first)) * 4096)
+  }
   for vpage in basePage..<(basePage + 16) {
+    if linear {
+      frame += 1
+      table.pages[vpage] = (frame, [], 0)
+      try! translator.map(.init(virtualAddress: vpage * 4096, length: 4096, iova: frame * 4096))
+      continue
+    }
     switch input.u8() % 8 {
     case 0: frame = UInt64(input.u32())
     case 1: frame = 0xF_FFFE + UInt64(input.below(3))
@@ -119,7 +146,8 @@ func fuzzOne(_ input: inout FuzzInput) {
   let list = UnsafeSegmentList(
     segments.map { IterSegment(base: UnsafeMutableRawPointer(bitPattern: $0.address), count: $0.length) })
   var iter = try! IovIter(list, direction: .source)
-  var mapper = BioVecMapper(limits: limits, translator: translator, misalignment: bounce ? .bounce : .fail)
+  var mapper = BioVecMapper(
+    limits: limits, translator: Windowed(table: translator, window: window), misalignment: bounce ? .bounce : .fail)
   var request = BioVecRequest(for: limits)
   var got: [ModelRequest] = []
   var error: DMAError? = nil
