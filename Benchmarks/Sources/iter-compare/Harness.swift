@@ -412,3 +412,32 @@ func formatRatio(_ r: Double) -> String {
   }
   return format(r, digits: digits)
 }
+
+/// The machine the numbers come from: the CPU model, the CPUs online, the
+/// L2 and L3 sizes glibc reports, and the load average when the run started
+/// (other tenants' work moves the numbers; see Docs/Benchmarks.md).
+func hostDescription() -> String {
+  var model = "unknown CPU"
+  if let file = fopen("/proc/cpuinfo", "r") {
+    defer { fclose(file) }
+    var line: UnsafeMutablePointer<CChar>? = nil
+    var capacity = 0
+    defer { free(line) }
+    while getline(&line, &capacity, file) > 0, let text = line.map({ String(cString: $0) }) {
+      if text.hasPrefix("model name"), let colon = text.firstIndex(of: ":") {
+        var value = text[text.index(after: colon)...]
+        while value.first == " " || value.first == "\t" { value = value.dropFirst() }
+        while value.last == "\n" || value.last == " " { value = value.dropLast() }
+        model = String(value)
+        break
+      }
+    }
+  }
+  let cpus = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+  let l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
+  let l3 = sysconf(Int32(_SC_LEVEL3_CACHE_SIZE))
+  var load = [Double](repeating: 0, count: 3)
+  let loads = getloadavg(&load, 3) == 3 ? load.map { format($0, digits: 2) }.joined(separator: " ") : "unknown"
+  return "\(model), \(cpus) CPUs online, L2 \(l2 > 0 ? sizeLabel(l2) : "unknown"), "
+    + "L3 \(l3 > 0 ? sizeLabel(l3) : "unknown"), load average \(loads) at the start"
+}

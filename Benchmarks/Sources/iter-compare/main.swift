@@ -14,6 +14,7 @@ import Glibc
 let settings = Settings.parse(CommandLine.arguments)
 let report = Report()
 let started = nowNanoseconds()
+let host = hostDescription()
 
 func progress(_ message: String) {
   let seconds = Double(nowNanoseconds() &- started) / 1e9
@@ -84,14 +85,18 @@ if settings.runs("io") {
 }
 
 let elapsed = Double(nowNanoseconds() &- started) / 1e9
-let limit = report.rows.first { $0.workload == "memcpy limit" }?.value ?? .nan
+let limitLine =
+  report.rows.first { $0.workload == "memcpy limit" }.map {
+    "Limit: single-threaded memcpy of \(sizeLabel(settings.totalBytes)) = \(format($0.value, digits: 2)) GB/s."
+  } ?? "Limit: not measured (the memcpy section did not run)."
 print(
   """
   ## iter-compare: \(settings.quick ? "quick smoke run" : "full run"), \
   \(sizeLabel(settings.totalBytes)) per copy, best of \(settings.rounds) rounds
 
-  Limit: single-threaded memcpy of \(sizeLabel(settings.totalBytes)) = \
-  \(format(limit, digits: 2)) GB/s. "vs C" is speed relative to the C baseline of \
+  Host: \(host).
+
+  \(limitLine) "vs C" is speed relative to the C baseline of \
   the same workload (above 1 is faster): from the best times, and as the median of \
   each round's back-to-back pair ("paired", the stable one on a shared machine). \
   Total time \(format(elapsed, digits: 1)) s.
