@@ -237,6 +237,69 @@ struct BioVecMapperTests {
     #expect(request.count == 0)
   }
 
+  /// A request that would fail ends the batch before it; the next call
+  /// throws its error, with the batch empty and the iterator where it was.
+  @Test func aBatchStopsBeforeAFailingRequest() throws {
+    var table = IOVATableTranslator()
+    try table.map(.init(virtualAddress: 0x10_0000, length: 1 << 20, iova: 0x4000_0000))
+    let limits = try DMALimits(maxHWSectors: 8)  // 4 KiB requests
+    let list = UnsafeSegmentList([
+      IterSegment(base: UnsafeMutableRawPointer(bitPattern: 0x10_0000), count: 8192),
+      IterSegment(base: UnsafeMutableRawPointer(bitPattern: 0x10_4003), count: 512),  // misaligned
+    ])
+    var iter = try IovIter(list, direction: .source)
+    var mapper = BioVecMapper(limits: limits, translator: table)
+    var batch = BioVecRequestBatch(requests: 8, for: limits)
+    #expect(try mapper.mapNextRequests(from: &iter, into: &batch) == 2)
+    #expect(batch.byteCount == 8192 && iter.count == 512)
+    #expect(batch.chunks(ofRequest: 1) == [BioVec(address: 0x4000_1000, length: 4096, flags: .endOfRequest)])
+    #expect(batch.end(ofRequest: 0) == .maxBytes)
+    #expect(throws: DMAError.misaligned(piece: 0, offset: 0, address: 0x10_4003, length: 512, alignmentMask: 511)) {
+      try mapper.mapNextRequests(from: &iter, into: &batch)
+    }
+    #expect(batch.isEmpty && iter.count == 512)
+  }
+
+  /// Batches give what single calls give over a chain of two kinds, and a
+  /// batch too small for the limits, or an empty iterator, is refused or empty.
+  @Test func batchesOverAChainAndTheEdges() throws {
+    let limits = try DMALimits(maxSegments: 3, maxHWSectors: 16, logicalBlockSize: 1024)
+    func chain() throws -> IovIter<IterChain> {
+      let c = IterChain(direction: .source)
+      try c.append(
+        UnsafeSegmentList(
+          (0..<9).map { IterSegment(base: UnsafeMutableRawPointer(bitPattern: 0x20_0000 + $0 * 8192), count: 1536) }))
+      try c.append(
+        UnsafeSegmentList(
+          (0..<5).map { IterSegment(base: UnsafeMutableRawPointer(bitPattern: 0x80_0000 + $0 * 4096), count: 2560) }))
+      return try IovIter(c, direction: .source)
+    }
+    var single = try chain()
+    var mapper = BioVecMapper(limits: limits, translator: IdentityTranslator())
+    var request = BioVecRequest(for: limits)
+    var expected: [[BioVec]] = []
+    while try mapper.mapNextRequest(from: &single, into: &request) { expected.append(request.array) }
+    for capacity in [1, 2, 3, 7, 64] {
+      var iter = try chain()
+      var batch = BioVecRequestBatch(requests: capacity, for: limits)
+      var got: [[BioVec]] = []
+      while case let n = try mapper.mapNextRequests(from: &iter, into: &batch), n > 0 {
+        for i in 0..<n { got.append(batch.chunks(ofRequest: i)) }
+      }
+      #expect(got == expected, "batches of \(capacity)")
+      #expect(iter.count == 0)
+    }
+    var small = BioVecRequestBatch(requests: 4, for: try DMALimits(maxSegments: 2))
+    var iter = try chain()
+    #expect(throws: DMAError.requestBufferTooSmall(capacity: 2, maxSegments: 3)) {
+      try mapper.mapNextRequests(from: &iter, into: &small)
+    }
+    try iter.advance(by: iter.count)
+    var batch = BioVecRequestBatch(requests: 4, for: limits)
+    #expect(try mapper.mapNextRequests(from: &iter, into: &batch) == 0)
+    #expect(batch.isEmpty && batch.byteCount == 0)
+  }
+
   @Test func smallRequestBufferIsRefused() throws {
     var mapper = BioVecMapper(limits: .default, translator: IdentityTranslator())
     var request = BioVecRequest(capacity: 4)

@@ -144,6 +144,45 @@ func mapAll(
   return (ModelOutcome(requests: requests, error: nil), nil)
 }
 
+/// Runs the mapper to the end in batches of `capacity` requests.
+func mapAllBatched(_ c: LayoutCase, capacity: Int) -> (outcome: ModelOutcome, consistent: String?) {
+  let list = UnsafeSegmentList(
+    c.segments.map { IterSegment(base: UnsafeMutableRawPointer(bitPattern: $0.address), count: $0.length) })
+  var iter = try! IovIter(list, direction: .source)
+  var mapper = BioVecMapper(
+    limits: c.limits, translator: WindowedTranslator(table: c.translator, window: c.window),
+    misalignment: c.bounce ? .bounce : .fail)
+  var batch = BioVecRequestBatch(requests: capacity, for: c.limits)
+  var requests: [ModelRequest] = []
+  while true {
+    let before = iter.count
+    do throws(DMAError) {
+      let n = try mapper.mapNextRequests(from: &iter, into: &batch)
+      guard n > 0 else { break }
+      if n != batch.count || n > capacity {
+        return (ModelOutcome(requests: requests), "\(n) requests, count \(batch.count)")
+      }
+      var total = 0
+      for i in 0..<n {
+        let chunks = batch.chunks(ofRequest: i)
+        if chunks.reduce(0, { $0 + Int($1.length) }) != batch.byteCount(ofRequest: i) {
+          return (ModelOutcome(requests: requests), "request \(i)'s chunks do not add up to its bytes")
+        }
+        total += batch.byteCount(ofRequest: i)
+        requests.append(ModelRequest(chunks: chunks, end: batch.end(ofRequest: i)))
+      }
+      if before - iter.count != total || total != batch.byteCount {
+        return (ModelOutcome(requests: requests), "iterator moved \(before - iter.count), batch has \(total)")
+      }
+    } catch {
+      if iter.count != before { return (ModelOutcome(requests: requests), "iterator moved on error") }
+      if batch.count != 0 { return (ModelOutcome(requests: requests), "batch not empty on error") }
+      return (ModelOutcome(requests: requests, error: error), nil)
+    }
+  }
+  return (ModelOutcome(requests: requests, error: nil), nil)
+}
+
 extension ModelOutcome {
   init(requests: [ModelRequest]) { self.init(requests: requests, error: nil) }
 }
@@ -186,5 +225,35 @@ struct BioVecModelTests {
     }
     #expect(failures == 0)
     print("model: \(Self.caseCount) layouts, \(requests) requests, \(errors) ending in a typed error")
+  }
+
+  /// Batches of 1 to 6 (and now and then 32) requests give the requests and
+  /// the error the model gives, and move the iterator by their bytes.
+  @Test func batchesMatchTheModel() {
+    let seed = TestSeed.base
+    var rng = SeededGenerator(seed: seed ^ 0xBA7C4)
+    var failures = 0
+    var batches = 0
+    for n in 0..<Self.caseCount {
+      let c = LayoutCase.random(using: &rng)
+      let capacity = Int.random(in: 0..<8, using: &rng) == 0 ? 32 : Int.random(in: 1...6, using: &rng)
+      let expected = BioVecModel.run(segments: c.segments, table: c.table, limits: c.limits, bounce: c.bounce)
+      let (got, problem) = mapAllBatched(c, capacity: capacity)
+      if problem != nil || got != expected {
+        failures += 1
+        if failures <= 3 {
+          Issue.record(
+            """
+            case \(n) (ITER_TEST_SEED=\(seed), batches of \(capacity)): \(problem ?? "differs")
+            limits: \(c.limits) bounce: \(c.bounce) window: \(String(describing: c.window))
+            segments: \(c.segments.map { "0x\(String($0.address, radix: 16))+\($0.length)" })
+            expected: \(expected.requests) error: \(String(describing: expected.error))
+            got:      \(got.requests) error: \(String(describing: got.error))
+            """)
+        }
+      }
+      batches += 1
+    }
+    #expect(failures == 0)
   }
 }

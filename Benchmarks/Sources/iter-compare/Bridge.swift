@@ -167,14 +167,31 @@ func bridgeAddRates(_ report: Report, count: Int, unit: String) {
 final class BridgeMapping<Translator: PhysicalTranslator, Source: IterSegmentSource> {
   var mapper: BioVecMapper<Translator>
   var request: BioVecRequest
+  var batch: BioVecRequestBatch
   var iter: IovIter<Source>
   let start: IterState
 
   init(limits: DMALimits, translator: Translator, iter: IovIter<Source>) {
     mapper = BioVecMapper(limits: limits, translator: translator)
     request = BioVecRequest(for: limits)
+    batch = BioVecRequestBatch(requests: 32, for: limits)
     self.iter = iter
     start = iter.saveState()
+  }
+
+  /// As `mapAll`, in batches of 32 requests.
+  func mapAllBatched(into all: UnsafeMutableBufferPointer<BioVec>) -> Int {
+    try! iter.restore(start)
+    var chunks = 0
+    while case let n = try! mapper.mapNextRequests(from: &iter, into: &batch), n > 0 {
+      for r in 0..<n {
+        batch.withChunks(ofRequest: r) { vecs in
+          for (i, v) in vecs.enumerated() { all[chunks + i] = v }
+          chunks &+= vecs.count
+        }
+      }
+    }
+    return chunks
   }
 
   /// Maps every request of the iterator; returns the chunks. With `all`,
@@ -209,6 +226,32 @@ func bridgeSwiftMap<Source: IterSegmentSource>(
     while try! mapper.mapNextRequest(from: &iter, into: &request) { chunks &+= request.count }
   }
   return chunks
+}
+
+/// `bridgeSwiftMap` in batches of 32 requests.
+@inline(__always)
+func bridgeSwiftMapBatched<Source: IterSegmentSource>(
+  _ mapper: inout BioVecMapper<PagePoolTranslator>, _ batch: inout BioVecRequestBatch,
+  _ iter: inout IovIter<Source>, from start: IterState, times: Int
+) -> Int {
+  var chunks = 0
+  for _ in 0..<times {
+    try! iter.restore(start)
+    while case let n = try! mapper.mapNextRequests(from: &iter, into: &batch), n > 0 {
+      for r in 0..<n { chunks &+= batch.withChunks(ofRequest: r) { $0.count } }
+    }
+  }
+  return chunks
+}
+
+@inline(never)
+func bridgeSwiftMapPagesBatched(_ m: BridgeMapping<PagePoolTranslator, BioVecArray>, times: Int) -> Int {
+  bridgeSwiftMapBatched(&m.mapper, &m.batch, &m.iter, from: m.start, times: times)
+}
+
+@inline(never)
+func bridgeSwiftMapMixedBatched(_ m: BridgeMapping<PagePoolTranslator, UnsafeSegmentList>, times: Int) -> Int {
+  bridgeSwiftMapBatched(&m.mapper, &m.batch, &m.iter, from: m.start, times: times)
 }
 
 @inline(never)
@@ -317,7 +360,8 @@ struct BridgeMixedLayout {
 func bridgeRaceMapper<Source: IterSegmentSource>(
   row: String, label: String, note: String, limits: DMALimits,
   mapping: BridgeMapping<PagePoolTranslator, Source>, pieces: [cbb_run], segments: [cbb_run],
-  pool: cbb_pool, times: Int, swiftRun: @escaping (Int) -> Int, settings: Settings, report: Report
+  pool: cbb_pool, times: Int, swiftRun: @escaping (Int) -> Int, batchedRun: @escaping (Int) -> Int,
+  settings: Settings, report: Report
 ) {
   var climits = cbb_limits(limits)
   var cpool = pool
@@ -332,6 +376,9 @@ func bridgeRaceMapper<Source: IterSegmentSource>(
     cAll.deallocate()
   }
   let swiftChunks = mapping.mapAll(into: swiftAll)
+  let batchedAll = UnsafeMutableBufferPointer<BioVec>.allocate(capacity: capacity)
+  defer { batchedAll.deallocate() }
+  let batchedChunks = mapping.mapAllBatched(into: batchedAll)
   var requests = 0
   let cChunks = pieces.withUnsafeBufferPointer {
     cbb_map_requests($0.baseAddress, $0.count, &climits, request, cAll.baseAddress, capacity, &requests)
@@ -350,13 +397,13 @@ func bridgeRaceMapper<Source: IterSegmentSource>(
   }
   var same =
     swiftChunks == cChunks && cChunks > 0 && wholeChunks == cChunks && wholeRequests == requests
-    && perRequestChunks == cChunks && perRequestRequests == requests
+    && perRequestChunks == cChunks && perRequestRequests == requests && batchedChunks == cChunks
   for i in 0..<(same ? cChunks : 0) {
     let s = swiftAll[i]
     let c = cAll[i]
     let w = wholeAll[i]
     if s.address != c.addr || s.length != c.len || s.flags.rawValue != c.flags
-      || w.addr != c.addr || w.len != c.len || w.flags != c.flags
+      || w.addr != c.addr || w.len != c.len || w.flags != c.flags || batchedAll[i] != s
     {
       eprint(
         "iter-compare: chunk \(i): swift \(s), C (0x\(String(c.addr, radix: 16)), \(c.len), \(c.flags)), "
@@ -375,6 +422,7 @@ func bridgeRaceMapper<Source: IterSegmentSource>(
   var cResult = 0
   var wholeResult = 0
   var perRequestResult = 0
+  var batchedResult = 0
   // The baseline (first) is the C loop doing the Swift side's whole job; the
   // split/merge loop alone is the lower bound, set against both.
   let candidates = [
@@ -403,17 +451,23 @@ func bridgeRaceMapper<Source: IterSegmentSource>(
         }
       },
       verify: { perRequestResult == cChunks * times }),
+    Candidate(
+      name: "swift-iov-iter, batches of 32", note: "mapNextRequests into a BioVecRequestBatch of 32",
+      run: { batchedResult = batchedRun(times) }, verify: { batchedResult == swiftChunks * times }),
   ]
   let timings = race(candidates, rounds: settings.rounds, workload: "bridge \(row)")
   let work = Double(cChunks * times)
   report.add(
     workload: row, segmentBytes: 0,
     segmentLabel: "\(label): \(cChunks) chunks, \(requests) requests",
-    unit: .nanosecondsPerOperation, candidates: candidates, timings: timings, work: [work, work, work, work])
-  bridgeAddRates(report, count: 4, unit: "chunks")
+    unit: .nanosecondsPerOperation, candidates: candidates, timings: timings, work: [work, work, work, work, work])
+  bridgeAddRates(report, count: 5, unit: "chunks")
   let n = report.rows.count
   let best = timings.best
-  report.rows[n - 2].note +=
+  report.rows[n - 1].note +=
+    "; vs C split/merge only: \(format(best[1] / best[4], digits: 2))× best, "
+    + "\(format(timings.pairedRatio(4, to: 1), digits: 2))× paired"
+  report.rows[n - 3].note +=
     "; vs split/merge only: \(format(best[1] / best[2], digits: 2))× best, "
     + "\(format(timings.pairedRatio(2, to: 1), digits: 2))× paired"
     + "; vs C one call a request: \(format(best[3] / best[2], digits: 2))× best, "
@@ -444,7 +498,8 @@ func measureBridgeMapper(settings: Settings, report: Report) {
       row: "iterator → BioVec", label: "1024 × 4 KiB pages, default limits",
       note: "mapNextRequest, BioVecArray, PagePoolTranslator", limits: limits,
       mapping: mapping, pieces: pieces, segments: segments, pool: cpool, times: times,
-      swiftRun: { bridgeSwiftMapPages(mapping, times: $0) }, settings: settings, report: report)
+      swiftRun: { bridgeSwiftMapPages(mapping, times: $0) },
+      batchedRun: { bridgeSwiftMapPagesBatched(mapping, times: $0) }, settings: settings, report: report)
     withExtendedLifetime(folios) {}
   }
   // The mixed layout under NVMe-like limits (virt boundary 4 KiB − 1, which
@@ -470,6 +525,7 @@ func measureBridgeMapper(settings: Settings, report: Report) {
       mapping: mapping, pieces: mixed.pieces, segments: mixed.virtualSegments,
       pool: cbb_pool(start: mixed.pool.address, size: UInt64(mixed.pool.byteCount), phys_base: mixed.translatorBase),
       times: times,
-      swiftRun: { bridgeSwiftMapMixed(mapping, times: $0) }, settings: settings, report: report)
+      swiftRun: { bridgeSwiftMapMixed(mapping, times: $0) },
+      batchedRun: { bridgeSwiftMapMixedBatched(mapping, times: $0) }, settings: settings, report: report)
   }
 }
