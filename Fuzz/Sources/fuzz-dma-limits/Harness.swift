@@ -141,6 +141,8 @@ func fuzzOne(_ input: inout FuzzInput) {
   }
   let bounce = input.bool()
   let extract = input.bool()
+  // Without extraction, one input in two maps in batches of 1 to 8 requests.
+  let batchCapacity = !extract && input.bool() ? 1 + input.below(8) : 0
   let model = BioVecModel.run(segments: segments, table: table, limits: limits, bounce: bounce)
 
   let list = UnsafeSegmentList(
@@ -151,7 +153,22 @@ func fuzzOne(_ input: inout FuzzInput) {
   var request = BioVecRequest(for: limits)
   var got: [ModelRequest] = []
   var error: DMAError? = nil
-  while true {
+  var batch = BioVecRequestBatch(requests: max(batchCapacity, 1), for: limits)
+  while batchCapacity > 0 {
+    let before = iter.count
+    do throws(DMAError) {
+      let n = try mapper.mapNextRequests(from: &iter, into: &batch)
+      if n == 0 { break }
+      check(n <= batchCapacity && n == batch.count, "\(n) requests in a batch of \(batchCapacity)")
+      check(before - iter.count == batch.byteCount, "the iterator moved \(before - iter.count) for \(batch.byteCount)")
+      for i in 0..<n { got.append(ModelRequest(chunks: batch.chunks(ofRequest: i), end: batch.end(ofRequest: i))) }
+    } catch let e {
+      check(iter.count == before && batch.isEmpty, "the iterator moved or the batch kept requests on \(e)")
+      error = e
+      break
+    }
+  }
+  while batchCapacity == 0 {
     let before = iter.count
     do throws(DMAError) {
       let more =
@@ -171,7 +188,7 @@ func fuzzOne(_ input: inout FuzzInput) {
   }
   check(
     got == model.requests && error == model.error,
-    "limits \(limits), bounce \(bounce), extract \(extract), segments \(segments):\n"
+    "limits \(limits), bounce \(bounce), extract \(extract), batches of \(batchCapacity), segments \(segments):\n"
       + "model \(model.requests) \(String(describing: model.error))\ngot   \(got) \(String(describing: error))")
 }
 
