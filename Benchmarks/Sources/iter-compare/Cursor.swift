@@ -177,8 +177,12 @@ func measureExport(settings: Settings, report: Report) {
 func iterBuild(base: UnsafeMutableRawPointer, count: Int, size: Int) -> Int {
   // Written in place, as C fills its iovec array.
   let segments = UnsafeSegmentList(unsafeUninitializedCapacity: count) { buffer, written in
+    // A pointer stepped by `size`, as C's `base + i * segment` (which does
+    // not check the multiplication either).
+    var address = base
     for i in 0..<count {
-      buffer[i] = IterSegment(base: base + i * size, count: size)
+      buffer[i] = IterSegment(base: address, count: size)
+      address += size
     }
     written = count
   }

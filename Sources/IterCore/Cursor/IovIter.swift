@@ -125,18 +125,8 @@ public struct IovIter<Source: IterSegmentSource> {
     let needsMemory = direction == .source
     while i < n {
       total = try unsafe source._withRun(at: i, end: n) { (run, count) throws(IterError) -> Int in
-        var sum = total
-        var flags: UInt = 0
-        var k = 0
-        while k < count {
-          let segment = unsafe run[k]
-          sum = sum &+ segment.count
-          // A negative length, or a total past Int.max (it turns negative).
-          flags |= UInt(bitPattern: segment.count | sum) >> 63
-          if needsMemory && segment.count > 0 && !segment.hasMemory { flags |= 1 }
-          k &+= 1
-        }
-        if _slowPath(flags != 0) {
+        let (sum, suspect) = unsafe Self._scanRun(run, count: count, total: total, needsMemory: needsMemory)
+        if _slowPath(suspect) {
           try unsafe Self._checkSegments(run, count: count, firstIndex: i, total: total, needsMemory: needsMemory)
         }
         i &+= count
@@ -227,6 +217,58 @@ public struct IovIter<Source: IterSegmentSource> {
 extension IovIter: Sendable where Source: Sendable {}
 
 extension IovIter {
+  /// The total of a run's lengths added to `total`, and whether the run may
+  /// break a rule (then ``_checkSegments(_:count:firstIndex:total:needsMemory:)``
+  /// goes over it again to find which segment, or to clear a false alarm).
+  ///
+  /// Branch-free, and two lanes at a time where a segment is laid out as
+  /// `(address, length)` in 16 bytes: each segment is one load, one add and
+  /// one or. Suspect are a negative length (the or of the lengths turns
+  /// negative), a segment at no address (`address - 1` turns negative: also
+  /// an empty one, and an address above `Int.max`, both false alarms) where
+  /// memory is needed, and a total that might pass `Int.max` (the lengths'
+  /// bit width plus the count's reaches 63 bits, or the sum turns negative).
+  @inlinable
+  internal static func _scanRun(
+    _ run: UnsafePointer<IterSegment>, count: Int, total: Int, needsMemory: Bool
+  ) -> (sum: Int, suspect: Bool) {
+    var lengths = 0
+    var ors = 0
+    var addresses = 0
+    if MemoryLayout<IterSegment>.stride == 16 && MemoryLayout<IterSegment>.offset(of: \.count) == 8 {
+      var sums = SIMD2<Int>(repeating: 0)
+      var bits = SIMD2<Int>(repeating: 0)
+      let one = SIMD2<Int>(1, 0)
+      let raw = UnsafeRawPointer(run)
+      var k = 0
+      while k < count {
+        let pair = unsafe raw.loadUnaligned(fromByteOffset: k &* 16, as: SIMD2<Int>.self)
+        sums &+= pair
+        bits |= pair &- one
+        k &+= 1
+      }
+      lengths = sums[1]
+      ors = bits[1]
+      addresses = bits[0]
+    } else {
+      var k = 0
+      while k < count {
+        let segment = unsafe run[k]
+        lengths &+= segment.count
+        ors |= segment.count
+        addresses |= Int(bitPattern: unsafe segment.base) &- 1
+        k &+= 1
+      }
+    }
+    let sum = total &+ lengths
+    // Below 2^w each, fewer than 2^c of them: the run's sum is below
+    // 2^(w + c), which fits when w + c <= 62; and two values below 2^63 add
+    // without wrapping, so a total past Int.max shows as a negative sum.
+    let widths = (Int.bitWidth &- ors.leadingZeroBitCount) &+ (Int.bitWidth &- count.leadingZeroBitCount)
+    let suspect = (ors | sum | (needsMemory ? addresses : 0)) < 0 || widths > 62
+    return (sum, suspect)
+  }
+
   /// Throws the first error, in segment order, that `count` segments from
   /// `first` (segment `firstIndex` on, after `total` bytes) give a cursor
   /// being built: a negative length, no memory in a source cursor, or a total
