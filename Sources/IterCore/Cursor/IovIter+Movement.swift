@@ -139,6 +139,32 @@ extension IovIter {
         // `left` is never negative, so one unsigned compare stops at the
         // segment that holds the new position and at a negative length
         // (which looks huge); the second case is told apart after the loop.
+        // Four segments a turn while four remain; the loop after it finishes
+        // (and starts again at the segment a turn stopped on).
+        while k &+ 4 <= count {
+          let a = unsafe run[k].count
+          if UInt(bitPattern: a) > UInt(bitPattern: left) { break }
+          let b = unsafe run[k &+ 1].count
+          if UInt(bitPattern: b) > UInt(bitPattern: left &- a) {
+            left &-= a
+            k &+= 1
+            break
+          }
+          let c = unsafe run[k &+ 2].count
+          if UInt(bitPattern: c) > UInt(bitPattern: left &- a &- b) {
+            left &-= a &+ b
+            k &+= 2
+            break
+          }
+          let d = unsafe run[k &+ 3].count
+          if UInt(bitPattern: d) > UInt(bitPattern: left &- a &- b &- c) {
+            left &-= a &+ b &+ c
+            k &+= 3
+            break
+          }
+          left &-= a &+ b &+ c &+ d
+          k &+= 4
+        }
         while k < count {
           let segmentLength = unsafe run[k].count
           if UInt(bitPattern: segmentLength) > UInt(bitPattern: left) { break }
@@ -229,7 +255,32 @@ extension IovIter {
         var i = target
         var left = unroll
         // `left` is positive: one unsigned compare finds the landing segment,
-        // or a negative length (which looks huge), told apart below.
+        // or a negative length (which looks huge), told apart below. Four
+        // segments a turn while four remain, as in advance.
+        while i >= 4 {
+          let a = unsafe base[i &- 1].count
+          if UInt(bitPattern: a) >= UInt(bitPattern: left) { break }
+          let b = unsafe base[i &- 2].count
+          if UInt(bitPattern: b) >= UInt(bitPattern: left &- a) {
+            left &-= a
+            i &-= 1
+            break
+          }
+          let c = unsafe base[i &- 3].count
+          if UInt(bitPattern: c) >= UInt(bitPattern: left &- a &- b) {
+            left &-= a &+ b
+            i &-= 2
+            break
+          }
+          let d = unsafe base[i &- 4].count
+          if UInt(bitPattern: d) >= UInt(bitPattern: left &- a &- b &- c) {
+            left &-= a &+ b &+ c
+            i &-= 3
+            break
+          }
+          left &-= a &+ b &+ c &+ d
+          i &-= 4
+        }
         while i > 0 {
           i &-= 1
           let segmentLength = unsafe base[i].count
