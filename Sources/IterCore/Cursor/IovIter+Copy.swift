@@ -333,33 +333,78 @@ extension IovIter {
     while going && si < send && di < dend {
       going = unsafe other._source._withRun(at: si, end: send) { (sources, sn) throws(Never) -> Bool in
         unsafe _source._withRun(at: di, end: dend) { (destinations, dn) throws(Never) -> Bool in
+          // Each side's piece as a pointer (nil without memory) and the bytes
+          // left in it; the offsets are worked out again where the walk stops.
           var (a, b) = (0, 0)
-          var (from, to) = unsafe (sources[0], destinations[0])
+          var (fromCount, toCount) = unsafe (sources[0].count, destinations[0].count)
+          var (sourceLeft, destinationLeft) = (fromCount &- so, toCount &- doff)
+          var from = unsafe sources[0].base.map { unsafe UnsafeRawPointer($0) + so }
+          var to = unsafe destinations[0].base.map { unsafe $0 + doff }
+          var more = false
           while true {
-            let available = (from.count &- so, to.count &- doff)
-            if available.0 > 0 && available.1 > 0 {
-              guard let base = unsafe from.base else { break }
-              let m = Swift.min(left, available.0, available.1)
-              if let target = unsafe to.base { unsafe _iterCopy(target + doff, base + so, m) }
-              so &+= m
-              doff &+= m
+            if _fastPath(sourceLeft > 0 && destinationLeft > 0) {
+              guard let source = unsafe from else { break }
+              let m = Swift.min(left, sourceLeft, destinationLeft)
+              if let target = unsafe to {
+                unsafe _iterCopy(target, source, m)
+                unsafe to = target + m
+              }
+              unsafe from = source + m
+              sourceLeft &-= m
+              destinationLeft &-= m
               left &-= m
-              if so == from.count { (a, so) = (a &+ 1, 0) }
-              if doff == to.count { (b, doff) = (b &+ 1, 0) }
+              if sourceLeft == 0 { a &+= 1 }
+              if destinationLeft == 0 { b &+= 1 }
               if left == 0 { break }
+              // Whole segments of one side that fit inside the other side's
+              // piece (and leave bytes in it, and to copy) go in a loop of their
+              // own: one unsigned compare takes a length in 1 ..< room, and a
+              // segment that does not fit, or has no memory, goes back to the
+              // step above.
+              if sourceLeft == 0, destinationLeft > 0, var target = unsafe to {
+                let taken = unsafe _wholeSegments(sources, at: &a, end: sn, room: Swift.min(destinationLeft, left)) {
+                  unsafe _iterCopy(target, $0, $1)
+                  unsafe target += $1
+                }
+                destinationLeft &-= taken
+                left &-= taken
+                unsafe to = target
+              } else if destinationLeft == 0, sourceLeft > 0 {
+                var at = unsafe source + m
+                let taken = unsafe _wholeSegments(destinations, at: &b, end: dn, room: Swift.min(sourceLeft, left)) {
+                  unsafe _iterCopy($0, at, $1)
+                  unsafe at += $1
+                }
+                sourceLeft &-= taken
+                left &-= taken
+                unsafe from = at
+              }
             } else {
-              if available.0 < 0 || available.1 < 0 { break }  // changed underneath
-              if available.0 == 0 { (a, so) = (a &+ 1, 0) }
-              if available.1 == 0 { (b, doff) = (b &+ 1, 0) }
+              if sourceLeft < 0 || destinationLeft < 0 { break }  // changed underneath
+              if sourceLeft == 0 { a &+= 1 }
+              if destinationLeft == 0 { b &+= 1 }
             }
             if a == sn || b == dn {
-              (si, di) = (si &+ a, di &+ b)
-              return true
+              more = true
+              break
             }
-            (from, to) = unsafe (sources[a], destinations[b])
+            if sourceLeft == 0 {
+              let next = unsafe sources[a]
+              (fromCount, sourceLeft) = (next.count, next.count)
+              unsafe from = unsafe next.base.map { unsafe UnsafeRawPointer($0) }
+            }
+            if destinationLeft == 0 {
+              let next = unsafe destinations[b]
+              (toCount, destinationLeft) = (next.count, next.count)
+              unsafe to = unsafe next.base
+            }
           }
+          // A side that ended its piece stands at the start of the next one.
+          (so, doff) = (
+            sourceLeft == 0 ? 0 : fromCount &- sourceLeft, destinationLeft == 0 ? 0 : toCount &- destinationLeft
+          )
           (si, di) = (si &+ a, di &+ b)
-          return false
+          return more
         }
       }
     }
@@ -391,17 +436,74 @@ extension IovIter {
   /// meet are the ranges compared one by one (sorted, then swept).
   @inlinable
   internal func _overlap<Other: IterSegmentSource>(with other: IovIter<Other>, count n: Int) -> IterError? {
-    var low: (UInt, UInt) = (.max, .max)
-    var high: (UInt, UInt) = (0, 0)
-    _ranges(n) { start, end in
-      if start < low.0 { low.0 = start }
-      if end > high.0 { high.0 = end }
+    let (mine, theirs) = (_hull(n), other._hull(n))
+    guard mine.low < theirs.high && theirs.low < mine.high else { return nil }
+    return _overlapExactly(with: other, count: n)
+  }
+
+  /// The lowest and one past the highest address of the memory the next `n`
+  /// bytes lie in, without moving; `(UInt.max, 0)` when none has memory.
+  ///
+  /// The first and last pieces are cut to the bytes; whole segments between
+  /// them go in a loop of their own, with the bounds updated without a branch.
+  /// It stops at a segment that changed underneath (the copy then finds it).
+  @inlinable
+  internal func _hull(_ n: Int) -> (low: UInt, high: UInt) {
+    var low = UInt.max
+    var high: UInt = 0
+    var remaining = Swift.min(n, _count)
+    var index = _index
+    var skip = _offset
+    let end = _source.segmentCount
+    var going = remaining > 0
+    while going && index < end {
+      going = unsafe _source._withRun(at: index, end: end) { (run, count) throws(Never) -> Bool in
+        var k = 0
+        while k < count {
+          if skip == 0 {
+            // Whole segments with memory, not the last: a length in 1 ..< remaining.
+            var p = unsafe run + k
+            let last = unsafe run + count
+            var (lowest, highest, left) = (low, high, remaining)
+            while unsafe p < last {
+              let length = unsafe p.pointee.count
+              let address = UInt(bitPattern: unsafe p.pointee.base)
+              guard UInt(bitPattern: length &- 1) < UInt(bitPattern: left &- 1), address != 0 else { break }
+              lowest = Swift.min(lowest, address)
+              highest = Swift.max(highest, address &+ UInt(bitPattern: length))
+              left &-= length
+              unsafe p += 1
+            }
+            (low, high, remaining) = (lowest, highest, left)
+            k = unsafe p - run
+            guard k < count else { break }
+          }
+          // The general step: the offset into the first, the last, an empty or
+          // memoryless segment, or one that changed underneath.
+          let segment = unsafe run[k]
+          let part = Swift.min(remaining, segment.count &- skip)
+          if part < 0 { return false }
+          if part > 0, let base = unsafe segment.base {
+            let start = UInt(bitPattern: base) &+ UInt(bitPattern: skip)
+            low = Swift.min(low, start)
+            high = Swift.max(high, start &+ UInt(bitPattern: part))
+          }
+          remaining &-= part
+          skip = 0
+          k &+= 1
+          if remaining == 0 { return false }
+        }
+        index &+= count
+        return true
+      }
     }
-    other._ranges(n) { start, end in
-      if start < low.1 { low.1 = start }
-      if end > high.1 { high.1 = end }
-    }
-    guard low.0 < high.1 && low.1 < high.0 else { return nil }
+    return (low, high)
+  }
+
+  /// ``_overlap(with:count:)`` once the hulls meet: the ranges of both sides,
+  /// sorted, then swept.
+  @inlinable
+  internal func _overlapExactly<Other: IterSegmentSource>(with other: IovIter<Other>, count n: Int) -> IterError? {
     var mine: [(UInt, UInt)] = []
     var theirs: [(UInt, UInt)] = []
     _ranges(n) { mine.append(($0, $1)) }
@@ -419,4 +521,23 @@ extension IovIter {
     }
     return nil
   }
+}
+
+/// Hands `body` the segments from `run[index]` on, advancing `index`, while
+/// each has memory and a length in 1 ..< the room left (one unsigned compare:
+/// an empty or negative length fails it); returns the bytes handed over.
+@inlinable @inline(__always)
+internal func _wholeSegments(
+  _ run: UnsafePointer<IterSegment>, at index: inout Int, end: Int, room: Int,
+  _ body: (UnsafeMutableRawPointer, Int) -> Void
+) -> Int {
+  var left = room
+  while index < end {
+    let next = unsafe run[index]
+    guard UInt(bitPattern: next.count &- 1) < UInt(bitPattern: left &- 1), let base = unsafe next.base else { break }
+    unsafe body(base, next.count)
+    left &-= next.count
+    index &+= 1
+  }
+  return room &- left
 }
