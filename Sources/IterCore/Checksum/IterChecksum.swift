@@ -43,43 +43,6 @@ extension IterChecksum {
   /// streams, small enough that a copied block is still in L1 when fed.
   @inlinable @inline(__always)
   internal static var _blockBytes: Int { 8192 }
-
-  /// Copies `count` bytes from `source` to `destination` (nothing when it is
-  /// nil, a discard segment), a block at a time, and feeds each full block of
-  /// the copy's contiguous side (`contiguous`, where byte `progress` of the
-  /// copy is `contiguous + progress`) right behind it, while it is still in
-  /// the cache: the bytes come from memory once, the checksum runs over long
-  /// runs of bytes whatever the segment size, and the copy stays a memcpy.
-  /// `fed` is how many bytes of the contiguous side have been fed.
-  @inlinable @inline(__always)
-  internal mutating func _copyFeedingBlocks(
-    to destination: UnsafeMutableRawPointer?, from source: UnsafeRawPointer, count: Int,
-    at progress: Int, contiguous: UnsafeRawPointer, fed: inout Int
-  ) {
-    let block = Self._blockBytes
-    var k = 0
-    while k < count {
-      let m = Swift.min(block, count &- k)
-      if let destination = unsafe destination {
-        unsafe (destination + k).copyMemory(from: source + k, byteCount: m)
-      }
-      k &+= m
-      let end = progress &+ k
-      if end &- fed >= block {
-        unsafe update(UnsafeRawBufferPointer(start: contiguous + fed, count: end &- fed))
-        fed = end
-      }
-    }
-  }
-
-  /// Feeds what ``_copyFeedingBlocks(to:from:count:at:contiguous:fed:)`` left
-  /// of the first `done` bytes.
-  @inlinable @inline(__always)
-  internal mutating func _feedRest(contiguous: UnsafeRawPointer, fed: Int, done: Int) {
-    if done > fed {
-      unsafe update(UnsafeRawBufferPointer(start: contiguous + fed, count: done &- fed))
-    }
-  }
 }
 
 /// The Internet checksum of RFC 1071: the one's-complement sum of 16-bit

@@ -32,13 +32,8 @@ extension IovIter {
     var failed = true
     defer { if _slowPath(failed) { checksum = saved } }
     if C._feedsInBlocks {
-      var fed = 0
-      let done = try unsafe _walkChecked(bytes.count) { (to, n, progress) throws(Never) -> Int in
-        unsafe checksum._copyFeedingBlocks(
-          to: to, from: from + progress, count: n, at: progress, contiguous: from, fed: &fed)
-        return n
-      }
-      unsafe checksum._feedRest(contiguous: from, fed: fed, done: done)
+      let done = try unsafe _copyWalkFeeding(
+        bytes.count, UnsafeMutableRawPointer(mutating: from), intoSegments: true, &checksum)
       failed = false
       return done
     }
@@ -76,14 +71,7 @@ extension IovIter {
     var failed = true
     defer { if _slowPath(failed) { checksum = saved } }
     if C._feedsInBlocks {
-      var fed = 0
-      let done = try unsafe _walkChecked(buffer.count) { (from, n, progress) throws(Never) -> Int in
-        guard let from = unsafe from else { return 0 }
-        unsafe checksum._copyFeedingBlocks(
-          to: to + progress, from: from, count: n, at: progress, contiguous: to, fed: &fed)
-        return n
-      }
-      unsafe checksum._feedRest(contiguous: to, fed: fed, done: done)
+      let done = try unsafe _copyWalkFeeding(buffer.count, to, intoSegments: false, &checksum)
       failed = false
       return done
     }
@@ -94,6 +82,38 @@ extension IovIter {
       return n
     }
     failed = false
+    return done
+  }
+}
+
+extension IovIter {
+  /// The copy walk of ``read(into:)-(UnsafeMutableRawBufferPointer)`` and
+  /// ``write(_:)-(UnsafeRawBufferPointer)``, a block of
+  /// `C._blockBytes` at a time, each block's contiguous side fed to
+  /// `checksum` right behind it while it is still in L1: the bytes come from
+  /// memory once, the copy keeps its inline small copies, and the checksum
+  /// runs over long runs whatever the segment size. Throws as
+  /// ``_copyWalkChecked(_:_:intoSegments:)``, with the cursor as it was (the
+  /// caller puts the checksum back).
+  @inlinable @inline(__always)
+  internal mutating func _copyWalkFeeding<C: IterChecksum>(
+    _ length: Int, _ flat: UnsafeMutableRawPointer, intoSegments: Bool, _ checksum: inout C
+  ) throws(IterError) -> Int {
+    let wanted = Swift.min(length, _count)
+    let saved = (_index, _offset, _count, _consumed)
+    let block = C._blockBytes
+    var done = 0
+    while done < wanted {
+      let m = Swift.min(block, wanted &- done)
+      let got = unsafe _copyWalk(m, flat + done, intoSegments: intoSegments)
+      unsafe checksum.update(UnsafeRawBufferPointer(start: flat + done, count: got))
+      done &+= got
+      if _slowPath(got < m) {
+        let stopped = _index
+        (_index, _offset, _count, _consumed) = saved
+        throw _sourceChanged(at: stopped, remaining: wanted &- done)
+      }
+    }
     return done
   }
 }
