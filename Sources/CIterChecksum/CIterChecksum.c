@@ -64,6 +64,8 @@ static inline uint64_t cic_load64(const unsigned char *p) {
   return v;
 }
 
+static inline void cic_store64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
+
 /// The 0..7 bytes at `p`, in their places of a zeroed native-order word.
 static inline uint64_t cic_load_tail(const unsigned char *p, size_t n) {
   uint64_t v = 0;
@@ -186,6 +188,33 @@ uint64_t cic_csum_partial(const void *p, size_t n) {
     b += cic_load64(s + i + 24);
   }
   for (; n - i >= 8; i += 8) a += cic_load64(s + i);
+  a += cic_load_tail(s + i, n - i);
+  return cic_fold128(a + b);
+}
+
+uint64_t cic_copy_csum_partial(void *dst, const void *src, size_t n) {
+  const unsigned char *s = src;
+  unsigned char *d = dst;
+  unsigned __int128 a = 0, b = 0;
+  size_t i = 0;
+  for (; n - i >= 32; i += 32) {
+    uint64_t w0 = cic_load64(s + i), w1 = cic_load64(s + i + 8);
+    uint64_t w2 = cic_load64(s + i + 16), w3 = cic_load64(s + i + 24);
+    cic_store64(d + i, w0);
+    cic_store64(d + i + 8, w1);
+    cic_store64(d + i + 16, w2);
+    cic_store64(d + i + 24, w3);
+    a += w0;
+    b += w1;
+    a += w2;
+    b += w3;
+  }
+  for (; n - i >= 8; i += 8) {
+    uint64_t w = cic_load64(s + i);
+    cic_store64(d + i, w);
+    a += w;
+  }
+  memcpy(d + i, s + i, n - i);
   a += cic_load_tail(s + i, n - i);
   return cic_fold128(a + b);
 }

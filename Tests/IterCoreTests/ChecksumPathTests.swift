@@ -198,4 +198,96 @@ struct ChecksumPathTests {
     _ = try out.withUnsafeMutableBytes { try src.read(into: $0, checksum: &readTally) }
     #expect(readTally == expected && out == bytes)
   }
+
+  /// Long segments take the one-loop copy-and-sum path, short ones the block
+  /// path, and discard segments are only fed: every mix, both ways, gives the
+  /// reference sums and bytes. A source that shrinks under the copy is a
+  /// typed error, with the cursor and the checksum as they were.
+  @Test func longShortAndDiscardSegmentsAgree() throws {
+    var rng = SeededGenerator(seed: TestSeed.base &+ 0xF05E)
+    for round in 0..<150 {
+      let sizes = (0..<Int.random(in: 1...12, using: &rng)).map { _ in
+        Bool.random(using: &rng) ? Int.random(in: 0...64, using: &rng) : Int.random(in: 500...5000, using: &rng)
+      }
+      let n = sizes.reduce(0, +)
+      let bytes = randomBytes(n, &rng)
+      let context = "round \(round), sizes \(sizes)"
+      let buffer = UnsafeMutableRawPointer.allocate(byteCount: n + 1, alignment: 16)
+      defer { buffer.deallocate() }
+      buffer.initializeMemory(as: UInt8.self, repeating: 0xEE, count: n + 1)
+      var segments: [IterSegment] = []
+      var expected = [UInt8](repeating: 0xEE, count: n)
+      var at = 0
+      for size in sizes {
+        let discard = Int.random(in: 0..<4, using: &rng) == 0
+        segments.append(IterSegment(base: discard ? nil : buffer + at, count: size))
+        if !discard { expected.replaceSubrange(at..<at + size, with: bytes[at..<at + size]) }
+        at += size
+      }
+      for useCRC in [false, true] {
+        buffer.initializeMemory(as: UInt8.self, repeating: 0xEE, count: n)
+        var dst = try IovIter(UnsafeSegmentList(segments), direction: .destination)
+        var crc = CRC32C()
+        var sum = InternetChecksum()
+        let written = try bytes.withUnsafeBytes {
+          useCRC ? try dst.write($0, checksum: &crc) : try dst.write($0, checksum: &sum)
+        }
+        #expect(written == n, "\(context)")
+        #expect(Array(UnsafeRawBufferPointer(start: buffer, count: n)) == expected, "\(context)")
+        if useCRC {
+          #expect(crc.value == bitwiseCRC32C(bytes), "\(context)")
+        } else {
+          #expect(sum.sum == referenceInternetSum(bytes) && sum.byteCount == n, "\(context)")
+        }
+      }
+      // Read back over the same sizes, all with memory.
+      bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: n) }
+      var offsets = 0
+      let full = sizes.map { size in
+        defer { offsets += size }
+        return IterSegment(base: buffer + offsets, count: size)
+      }
+      var src = try IovIter(UnsafeSegmentList(full), direction: .source)
+      var sum = InternetChecksum()
+      var out = [UInt8](repeating: 0, count: n)
+      #expect(try out.withUnsafeMutableBytes { try src.read(into: $0, checksum: &sum) } == n)
+      #expect(out == bytes && sum.sum == referenceInternetSum(bytes), "\(context)")
+    }
+  }
+
+  @Test func aSourceThatShrinksUnderAChecksummedCopyIsATypedError() throws {
+    let layout = Layout([600, 4000, 700])
+    let bytes = (0..<layout.total).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+    var dst = try layout.cursor(.destination)
+    _ = try bytes.withUnsafeBytes { try dst.write($0) }
+    let list = MutableList(Array(layout.list.segments))
+    for shrink in [1, 2] {
+      var src = try IovIter(list, direction: .source)
+      try src.advance(by: 10)
+      let position = src.position
+      list.box.segments[shrink] = IterSegment(base: list.box.segments[shrink].base, count: 5)
+      defer { list.box.segments[shrink] = layout.list.segments[shrink] }
+      for useCRC in [false, true] {
+        var sum = InternetChecksum()
+        var crc = CRC32C()
+        sum.update([1, 2, 3])
+        crc.update([1, 2, 3])
+        let (sumBefore, crcBefore) = (sum, crc)
+        var out = [UInt8](repeating: 0, count: layout.total)
+        do {
+          _ = try out.withUnsafeMutableBytes {
+            useCRC ? try src.read(into: $0, checksum: &crc) : try src.read(into: $0, checksum: &sum)
+          }
+          Issue.record("no error")
+        } catch {
+          guard case IterError.sourceChanged = error else {
+            Issue.record("\(error)")
+            continue
+          }
+        }
+        #expect(src.position == position && src.count == layout.total - 10)
+        #expect(sum == sumBefore && crc == crcBefore)
+      }
+    }
+  }
 }

@@ -29,4 +29,8 @@ uint32_t cic_crc32c_hw(uint32_t state, const void *p, size_t n);
 /// partial sum. Never 0 unless every byte is 0.
 uint64_t cic_csum_partial(const void *p, size_t n);
 
+/// Copies `n` bytes from `src` to `dst` (which must not overlap) and returns
+/// `cic_csum_partial(src, n)`, in one pass.
+uint64_t cic_copy_csum_partial(void *dst, const void *src, size_t n);
+
 #endif

@@ -16,6 +16,24 @@ internal import CIterChecksum
 public protocol IterChecksum {
   /// Feeds the next bytes, in order.
   mutating func update(_ bytes: UnsafeRawBufferPointer)
+
+  /// Copies `count` bytes from `source` to `destination` (no copy when
+  /// `destination` is `nil`) and feeds them, with the result of a copy
+  /// followed by ``update(_:)-(UnsafeRawBufferPointer)``. The two ranges do
+  /// not overlap. The default does exactly that; ``InternetChecksum`` does
+  /// both in one pass over the bytes.
+  mutating func _copyAndUpdate(to destination: UnsafeMutableRawPointer?, from source: UnsafeRawPointer, count: Int)
+}
+
+extension IterChecksum {
+  /// Copies, then feeds: see the requirement.
+  @inlinable
+  public mutating func _copyAndUpdate(
+    to destination: UnsafeMutableRawPointer?, from source: UnsafeRawPointer, count: Int
+  ) {
+    if let destination = unsafe destination { unsafe destination.copyMemory(from: source, byteCount: count) }
+    unsafe update(UnsafeRawBufferPointer(start: source, count: count))
+  }
 }
 
 extension IterChecksum {
@@ -43,6 +61,17 @@ extension IterChecksum {
   /// streams, small enough that a copied block is still in L1 when fed.
   @inlinable @inline(__always)
   internal static var _blockBytes: Int { 8192 }
+
+  /// A segment with at least this many bytes ahead starts a block whose
+  /// chunks are each copied and fed in one pass (``_copyAndUpdate(to:from:count:)``);
+  /// shorter ones are copied with the inline small copies, then fed a block
+  /// at a time. Only ``InternetChecksum`` gains from it (measured: from
+  /// DRAM 1.5–1.7× of copy-then-checksum at 1500 B and up, against 1.3–1.4×);
+  /// CRC-32C in one loop with the copy ran no faster than the block form from
+  /// DRAM and slower in cache, where one 1500-byte chunk is too short for its
+  /// three interleaved streams.
+  @inlinable @inline(__always)
+  internal static var _fusedChunkBytes: Int { Self.self == InternetChecksum.self ? 512 : .max }
 }
 
 /// The Internet checksum of RFC 1071: the one's-complement sum of 16-bit
@@ -75,6 +104,17 @@ public struct InternetChecksum: IterChecksum, Hashable, Sendable {
   public mutating func update(_ bytes: UnsafeRawBufferPointer) {
     guard let base = bytes.baseAddress, bytes.count > 0 else { return }
     _add(partial: unsafe cic_csum_partial(base, bytes.count), count: bytes.count)
+  }
+
+  /// Copies and feeds the bytes in one pass (see the requirement).
+  public mutating func _copyAndUpdate(
+    to destination: UnsafeMutableRawPointer?, from source: UnsafeRawPointer, count: Int
+  ) {
+    guard count > 0 else { return }
+    guard let destination = unsafe destination else {
+      return unsafe update(UnsafeRawBufferPointer(start: source, count: count))
+    }
+    _add(partial: unsafe cic_copy_csum_partial(destination, source, count), count: count)
   }
 
   /// Feeds the next bytes through the portable Swift loop (32-bit adds)

@@ -105,8 +105,23 @@ extension IovIter {
     var done = 0
     while done < wanted {
       let m = Swift.min(block, wanted &- done)
-      let got = unsafe _copyWalk(m, flat + done, intoSegments: intoSegments)
-      unsafe checksum.update(UnsafeRawBufferPointer(start: flat + done, count: got))
+      let got: Int
+      if _index < _source.segmentCount && _source.segment(at: _index).count &- _offset >= C._fusedChunkBytes {
+        // Long chunks: each copied and fed in one pass.
+        let at = unsafe flat + done
+        got = unsafe _walk(m) { (chunk, n, progress) throws(Never) -> Int in
+          if intoSegments {
+            unsafe checksum._copyAndUpdate(to: chunk, from: at + progress, count: n)
+          } else {
+            guard let chunk = unsafe chunk else { return 0 }
+            unsafe checksum._copyAndUpdate(to: at + progress, from: chunk, count: n)
+          }
+          return n
+        }
+      } else {
+        got = unsafe _copyWalk(m, flat + done, intoSegments: intoSegments)
+        unsafe checksum.update(UnsafeRawBufferPointer(start: flat + done, count: got))
+      }
       done &+= got
       if _slowPath(got < m) {
         let stopped = _index

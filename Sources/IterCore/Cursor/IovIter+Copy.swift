@@ -391,7 +391,7 @@ extension IovIter {
             if sourceLeft == 0 {
               let next = unsafe sources[a]
               (fromCount, sourceLeft) = (next.count, next.count)
-              unsafe from = unsafe next.base.map { unsafe UnsafeRawPointer($0) }
+              unsafe from = UnsafeRawPointer(next.base)
             }
             if destinationLeft == 0 {
               let next = unsafe destinations[b]

@@ -239,7 +239,7 @@ extension IovIter {
       var sums = SIMD2<Int>(repeating: 0)
       var bits = SIMD2<Int>(repeating: 0)
       let one = SIMD2<Int>(1, 0)
-      let raw = UnsafeRawPointer(run)
+      let raw = unsafe UnsafeRawPointer(run)
       var k = 0
       while k < count {
         let pair = unsafe raw.loadUnaligned(fromByteOffset: k &* 16, as: SIMD2<Int>.self)
