@@ -18,10 +18,14 @@ public protocol IterChecksum {
   mutating func update(_ bytes: UnsafeRawBufferPointer)
 
   /// Copies `count` bytes from `source` to `destination` (no copy when
-  /// `destination` is `nil`) and feeds them, with the result of a copy
-  /// followed by ``update(_:)-(UnsafeRawBufferPointer)``. The two ranges do
-  /// not overlap. The default does exactly that; ``InternetChecksum`` does
-  /// both in one pass over the bytes.
+  /// `destination` is `nil`, a discard segment) and feeds them, with the
+  /// result of a copy followed by ``update(_:)-(UnsafeRawBufferPointer)``.
+  /// The two ranges do not overlap.
+  ///
+  /// The checksummed copies hand each chunk to it; a checksum that can copy
+  /// and sum in one pass over the bytes implements it (as the kernel's
+  /// `csum_and_copy` helpers do). The default copies, then feeds;
+  /// ``InternetChecksum`` does both in one loop.
   mutating func _copyAndUpdate(to destination: UnsafeMutableRawPointer?, from source: UnsafeRawPointer, count: Int)
 }
 

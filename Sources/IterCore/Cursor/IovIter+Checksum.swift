@@ -9,9 +9,12 @@ extension IovIter {
   ///
   /// The checksum covers exactly the bytes copied. Into a discard segment the
   /// bytes are still fed to the checksum, as the kernel does. ``CRC32C`` and
-  /// ``InternetChecksum`` are fed the copied bytes in blocks of a few KiB right
+  /// ``InternetChecksum`` are fed the copied bytes in blocks of 8 KiB right
   /// behind the copy, while they are still in the cache, so the bytes come from
-  /// memory once; other checksums are fed each chunk after it is copied.
+  /// memory once; ``InternetChecksum`` copies and sums chunks of 512 bytes and
+  /// more in one loop. Other checksums are handed each chunk as it is copied,
+  /// through their `_copyAndUpdate(to:from:count:)` (by default: copy, then
+  /// ``IterChecksum/update(_:)-(UnsafeRawBufferPointer)``).
   ///
   /// - Returns: The number of bytes copied.
   /// - Throws: ``IterError/wrongDirection(operation:direction:)`` on a source cursor;
@@ -38,9 +41,7 @@ extension IovIter {
       return done
     }
     let done = try unsafe _walkChecked(bytes.count) { (to, n, progress) throws(Never) -> Int in
-      let chunk = unsafe UnsafeRawBufferPointer(start: from + progress, count: n)
-      if let to = unsafe to { unsafe to.copyMemory(from: from + progress, byteCount: n) }
-      unsafe checksum.update(chunk)
+      unsafe checksum._copyAndUpdate(to: to, from: from + progress, count: n)
       return n
     }
     failed = false
@@ -51,7 +52,9 @@ extension IovIter {
   /// `checksum` in the same pass; see ``read(into:)-(UnsafeMutableRawBufferPointer)``.
   ///
   /// ``CRC32C`` and ``InternetChecksum`` are fed the copied bytes in blocks
-  /// of a few KiB right behind the copy, while they are still in the cache.
+  /// of 8 KiB right behind the copy, while they are still in the cache;
+  /// ``InternetChecksum`` copies and sums chunks of 512 bytes and more in one
+  /// loop.
   ///
   /// - Returns: The number of bytes copied.
   /// - Throws: ``IterError/wrongDirection(operation:direction:)`` on a destination cursor;
@@ -77,8 +80,7 @@ extension IovIter {
     }
     let done = try unsafe _walkChecked(buffer.count) { (from, n, progress) throws(Never) -> Int in
       guard let from = unsafe from else { return 0 }
-      unsafe (to + progress).copyMemory(from: from, byteCount: n)
-      unsafe checksum.update(UnsafeRawBufferPointer(start: to + progress, count: n))
+      unsafe checksum._copyAndUpdate(to: to + progress, from: from, count: n)
       return n
     }
     failed = false
