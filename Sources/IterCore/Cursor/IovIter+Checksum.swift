@@ -108,7 +108,10 @@ extension IovIter {
     while done < wanted {
       let m = Swift.min(block, wanted &- done)
       let got: Int
-      if _index < _source.segmentCount && _source.segment(at: _index).count &- _offset >= C._fusedChunkBytes {
+      // (A checksum without the one-loop path never looks at the segment.)
+      if C._fusedChunkBytes < .max && _index < _source.segmentCount
+        && _source.segment(at: _index).count &- _offset >= C._fusedChunkBytes
+      {
         // Long chunks: each copied and fed in one pass.
         let at = unsafe flat + done
         got = unsafe _walk(m) { (chunk, n, progress) throws(Never) -> Int in
